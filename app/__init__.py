@@ -1,0 +1,91 @@
+"""zengxin (增信): risk-compensation loan schemes, end to end."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_login import LoginManager, current_user
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+
+from app.core.config import PROJECT_ROOT, load_config
+from app.core.db import db
+from app.core.i18n import babel, get_locale
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+migrate = Migrate()
+
+
+def create_app(config_override: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                static_folder=str(PROJECT_ROOT / "app" / "static"))
+    app.config.update(load_config(config_override))
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=get_locale,
+                   default_translation_directories=str(PROJECT_ROOT / "translations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+
+    _import_models()
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_cli(app)
+
+    from app.core.sqlite import configure_sqlite
+    configure_sqlite(app)
+
+    from app.tasks.celery_app import init_celery
+    init_celery(app)
+    return app
+
+
+def _import_models():
+    # every model module, so metadata (and migrations) see all tables
+    import app.accounts.models  # noqa: F401
+    import app.core.audit  # noqa: F401
+    import app.core.workdays  # noqa: F401
+    import app.workflow.models  # noqa: F401
+    import app.policies.models  # noqa: F401
+    import app.applications.models  # noqa: F401
+    import app.loans.models  # noqa: F401
+
+
+def _register_blueprints(app):
+    from app.accounts.views import bp as accounts_bp
+    from app.applications.views import bp as applications_bp
+    from app.loans.views import bp as loans_bp
+    from app.tasks_ui.views import bp as tasks_bp
+    from app.admin.views import bp as admin_bp
+    from app.workflow.views import bp as workflow_bp
+
+    for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp):
+        app.register_blueprint(bp)
+
+
+def _register_template_helpers(app):
+    from app.core import money, timeutil
+
+    app.jinja_env.filters["yuan"] = money.fmt_yuan
+    app.jinja_env.filters["dt"] = timeutil.fmt
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.context_processor
+    def inject():
+        return {"current_user": current_user}
+
+
+def _register_cli(app):
+    from app.cli import register
+    register(app)
+
+
+@login_manager.user_loader
+def _load_user(user_id):
+    from app.accounts.models import User
+    return db.session.get(User, int(user_id))

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import db
+from app.core.timeutil import now
+from app.core.types import UTCDateTime
+
+_hasher = PasswordHasher()
+
+
+class OrgKind(str, enum.Enum):
+    enterprise = "enterprise"
+    department = "department"
+    bank = "bank"
+    finance_bureau = "finance_bureau"
+    financial_office = "financial_office"
+    service_centre = "service_centre"   # 金融发展服务中心 (江津 filing recipient)
+    guarantee = "guarantee"
+    pboc = "pboc"                       # 人行
+    regulator = "regulator"             # 银保监
+    data_source = "data_source"         # credit-data source units (税务, 社保, ...)
+    admin = "admin"
+
+
+ORG_KIND_LABELS = {
+    OrgKind.enterprise: "企业",
+    OrgKind.department: "行业主管部门",
+    OrgKind.bank: "合作银行",
+    OrgKind.finance_bureau: "财政局",
+    OrgKind.financial_office: "金融办",
+    OrgKind.service_centre: "金融发展服务中心",
+    OrgKind.guarantee: "融资担保公司",
+    OrgKind.pboc: "人民银行",
+    OrgKind.regulator: "银保监",
+    OrgKind.data_source: "信用信息来源单位",
+    OrgKind.admin: "系统管理",
+}
+
+
+class Sector(db.Model):
+    """An industry sector and the department that reviews firms of it (data, not code)."""
+    __tablename__ = "sectors"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80), default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id", use_alter=True))
+    department: Mapped[Organisation | None] = relationship(foreign_keys=[department_id])
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)  # USCC for firms, short code otherwise
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"))
+    legal_representative: Mapped[str | None] = mapped_column(String(80))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    blacklisted: Mapped[bool] = mapped_column(default=False)
+    blacklist_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    sector: Mapped[Sector | None] = relationship(foreign_keys=[sector_id])
+    users: Mapped[list[User]] = relationship(back_populates="organisation")
+
+    @property
+    def kind_label(self) -> str:
+        return ORG_KIND_LABELS.get(OrgKind(self.kind), self.kind)
+
+    def __repr__(self):
+        return f"<Organisation {self.id} {self.kind} {self.name}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    is_supervisor: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(10))
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="users")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        try:
+            return _hasher.verify(self.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def org_kind(self) -> str:
+        return self.organisation.kind
+
+    def is_kind(self, *kinds) -> bool:
+        return self.organisation.kind in {k.value if isinstance(k, OrgKind) else k for k in kinds}
+
+
+class LoginAttempt(db.Model):
+    """Every login attempt, kept for the security log."""
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    success: Mapped[bool]
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import db
+from app.core.timeutil import now
+from app.core.types import UTCDateTime
+
+STATUS_LABELS = {
+    "submitted": "待部门审核",
+    "returned": "待企业补充材料",
+    "recommended": "已推荐至银行",
+    "rejected": "部门不予推荐",
+    "approved": "银行已批准，备案中",
+    "declined": "银行不予贷款",
+    "filed": "已备案",
+}
+STATUS_LABELS_EN = {
+    "submitted": "Awaiting department review", "returned": "Awaiting more material",
+    "recommended": "Recommended to bank", "rejected": "Not recommended", "approved": "Approved, filing",
+    "declined": "Declined by bank", "filed": "Filed",
+}
+
+
+class LoanApplication(db.Model):
+    __tablename__ = "loan_applications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    no: Mapped[str] = mapped_column(String(30), unique=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    sector_id: Mapped[int] = mapped_column(ForeignKey("sectors.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    preferred_bank_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    recommended_bank_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    term_months: Mapped[int]
+    purpose: Mapped[str] = mapped_column(Text)
+    activity: Mapped[str] = mapped_column(String(40), default="general")
+    repayment_plan: Mapped[str] = mapped_column(Text)
+    repayment_source: Mapped[str] = mapped_column(Text)
+    credit_rating: Mapped[str | None] = mapped_column(String(10))
+    first_loan: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(20), default="submitted", index=True)
+    department_opinion: Mapped[str | None] = mapped_column(Text)
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    decline_reason: Mapped[str | None] = mapped_column(Text)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    scheme = relationship("Scheme")
+    enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
+    department = relationship("Organisation", foreign_keys=[department_id])
+    preferred_bank = relationship("Organisation", foreign_keys=[preferred_bank_id])
+    recommended_bank = relationship("Organisation", foreign_keys=[recommended_bank_id])
+    sector = relationship("Sector")
+    instance = relationship("ProcessInstance")
+
+    def can_view(self, user) -> bool:
+        org = user.organisation
+        if org.kind in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+            return True
+        if org.kind == "enterprise":
+            return self.enterprise_id == org.id
+        if org.kind == "department":
+            return self.department_id == org.id
+        if org.kind == "bank":
+            return self.recommended_bank_id == org.id
+        if org.kind in ("service_centre", "guarantee"):
+            from app.loans.models import Filing, Loan
+            from sqlalchemy import select
+            return db.session.scalar(select(Filing.id).join(Loan).where(
+                Loan.application_id == self.id, Filing.recipient_id == org.id).limit(1)) is not None
+        return False
+
+    @property
+    def status_label(self) -> str:
+        from app.core.i18n import get_locale
+        try:
+            if get_locale() == "en":
+                return STATUS_LABELS_EN.get(self.status, self.status)
+        except RuntimeError:
+            pass
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+class Attachment(db.Model):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    original_name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    uploaded_by = relationship("User")
+    __table_args__ = (Index("ix_attachment_subject", "subject_type", "subject_id"),)
+
+
+ATTACHMENT_KINDS = {
+    "business_licence": "营业执照",
+    "financial_statements": "财务报表",
+    "authorisation": "征信查询授权书",
+    "supplement": "补充材料",
+    "other": "其他材料",
+}
+
+
+class CreditConsent(db.Model):
+    """The firm's written authorisation for one bank to query its credit data (黔江 art.10)."""
+    __tablename__ = "credit_consents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("loan_applications.id"))
+    purpose: Mapped[str] = mapped_column(String(300))
+    valid_until: Mapped[date] = mapped_column(Date)
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    bank = relationship("Organisation", foreign_keys=[bank_id])
+    enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
+
+    def valid_on(self, day: date) -> bool:
+        return self.revoked_at is None and day <= self.valid_until
+
+
+class CreditAccessLog(db.Model):
+    """Every opening of a firm's credit data: who, when, what, under which consent (002 §3)."""
+    __tablename__ = "credit_access_logs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consent_id: Mapped[int | None] = mapped_column(ForeignKey("credit_consents.id"))
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    bank_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    what: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(300), default="")
+    granted: Mapped[bool] = mapped_column(default=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    user = relationship("User")
+
+
+class CreditRecord(db.Model):
+    """A credit-data record of a firm from one source unit (信用黔江 categories)."""
+    __tablename__ = "credit_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    category: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    source_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+CREDIT_CATEGORIES = {
+    "business_registration": "工商登记", "tax": "纳税", "social_insurance": "社保", "housing_fund": "公积金",
+    "land": "国土", "judicial": "司法", "water": "用水", "power": "用电", "gas": "用气",
+}

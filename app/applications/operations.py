@@ -1,0 +1,400 @@
+"""Loan-application rules: submit, department review, supplement, bank decision, filing.
+
+Each operation changes state, writes the timeline, advances the workflow through the adapter
+and flushes; the caller (a request or a job) commits once.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.accounts.models import Organisation, OrgKind, Sector
+from app.applications.models import (Attachment, CreditAccessLog, CreditConsent, CreditRecord,
+                                     LoanApplication)
+from app.core import audit, uploads
+from app.core.db import db
+from app.core.money import yuan
+from app.core.timeutil import now, today
+from app.loans.models import Filing, Loan
+from app.policies.gates import LoanFacts, check_gates, rate_cap
+from app.policies.models import Scheme
+from app.policies.rates import KIND_LABELS, NoReferenceRate, reference_rate
+from app.workflow import engine
+
+SUBJECT = "loan_application"
+
+
+class OperationError(ValueError):
+    """A business rule refused the action; the message is for the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# ------------------------------------------------------------------ helpers
+
+def _next_no(prefix: str, model) -> str:
+    stamp = today().strftime("%Y%m%d")
+    count = db.session.scalar(select(func.count(model.id)).where(model.no.like(f"{prefix}-{stamp}-%")))
+    return f"{prefix}-{stamp}-{(count or 0) + 1:04d}"
+
+
+def _store_files(files, user, subject_type: str, subject_id: int, kind: str, written: list[str]):
+    for original_name, data in files:
+        sf = uploads.store(data, original_name)
+        written.append(sf.stored_name)
+        db.session.add(Attachment(subject_type=subject_type, subject_id=subject_id, kind=kind,
+                                  original_name=sf.original_name, content_type=sf.content_type,
+                                  size=sf.size, sha256=sf.sha256, stored_name=sf.stored_name,
+                                  uploaded_by_id=user.id))
+
+
+def check_files(files) -> None:
+    """Validate all files before anything is written (an invalid file stores nothing)."""
+    for original_name, data in files:
+        uploads.inspect(data, original_name)
+
+
+def attachments_of(subject_type: str, subject_id: int) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(
+        Attachment.subject_type == subject_type, Attachment.subject_id == subject_id).order_by(Attachment.id)))
+
+
+def department_for(sector: Sector) -> Organisation:
+    if sector.department_id is None:
+        raise OperationError(f"行业“{sector.name}”尚未指定主管部门，请联系管理员", "sector")
+    return sector.department
+
+
+# ------------------------------------------------------------------ submit
+
+@dataclass
+class ApplicationInput:
+    scheme_id: int
+    sector_id: int
+    amount: Decimal
+    term_months: int
+    purpose: str
+    activity: str
+    repayment_plan: str
+    repayment_source: str
+    preferred_bank_id: int | None
+    consent_bank_id: int
+    consent_valid_until: date
+    consent_purpose: str
+    credit_rating: str | None = None
+    first_loan: bool = True
+
+
+def submit_application(user, data: ApplicationInput, licence_files, statement_files,
+                       written: list[str]) -> LoanApplication:
+    if not user.is_kind(OrgKind.enterprise):
+        raise OperationError("只有企业用户可以提交贷款需求")
+    firm = user.organisation
+    if firm.blacklisted:
+        raise OperationError("企业已被列入失信黑名单，不能提交申请")
+    scheme = db.session.get(Scheme, data.scheme_id)
+    if scheme is None or not scheme.active:
+        raise OperationError("请选择有效的风险补偿政策", "scheme_id")
+    sector = db.session.get(Sector, data.sector_id)
+    if sector is None:
+        raise OperationError("请选择所属行业", "sector_id")
+    banks = {m.organisation_id for m in scheme.members if m.role == "bank"}
+    if data.preferred_bank_id and data.preferred_bank_id not in banks:
+        raise OperationError("意向银行不是该政策的合作银行", "preferred_bank_id")
+    if data.consent_bank_id not in banks:
+        raise OperationError("授权查询的银行不是该政策的合作银行", "consent_bank_id")
+    if data.consent_valid_until < today():
+        raise OperationError("授权有效期不能早于今天", "consent_valid_until")
+    if not licence_files:
+        raise OperationError("请上传营业执照", "business_licence")
+    if not statement_files:
+        raise OperationError("请上传财务报表", "financial_statements")
+    check_files(licence_files + statement_files)
+    department = department_for(sector)
+
+    app_ = LoanApplication(
+        no=_next_no("ZX", LoanApplication), scheme_id=scheme.id, enterprise_id=firm.id,
+        sector_id=sector.id, department_id=department.id, preferred_bank_id=data.preferred_bank_id,
+        amount=yuan(data.amount), term_months=data.term_months, purpose=data.purpose.strip(),
+        activity=data.activity, repayment_plan=data.repayment_plan.strip(),
+        repayment_source=data.repayment_source.strip(), credit_rating=data.credit_rating,
+        first_loan=data.first_loan, status="submitted", created_at=now(), updated_at=now())
+    db.session.add(app_)
+    db.session.flush()
+    _store_files(licence_files, user, SUBJECT, app_.id, "business_licence", written)
+    _store_files(statement_files, user, SUBJECT, app_.id, "financial_statements", written)
+    db.session.add(CreditConsent(enterprise_id=firm.id, bank_id=data.consent_bank_id, application_id=app_.id,
+                                 purpose=data.consent_purpose.strip() or f"贷款申请 {app_.no} 贷前调查",
+                                 valid_until=data.consent_valid_until, signed_by_id=user.id))
+    audit.record(SUBJECT, app_.id, "submitted", user, details={
+        "amount": str(app_.amount), "term_months": app_.term_months, "department": department.name})
+    instance = engine.start("loan_application", SUBJECT, app_.id, {
+        "title": f"{app_.no} · {firm.name} · {app_.amount:,} 元",
+        "application_id": app_.id, "enterprise_org_id": firm.id, "department_org_id": department.id,
+    })
+    app_.instance_id = instance.id
+    db.session.flush()
+    return app_
+
+
+# ------------------------------------------------------------------ department
+
+def department_review(task_id: int, user, decision: str, opinion: str, bank_id: int | None) -> LoanApplication:
+    ht, app_ = _task_and_application(task_id, user, "department_review")
+    opinion = (opinion or "").strip()
+    if decision not in ("recommend", "return", "reject"):
+        raise OperationError("请选择审核结论", "decision")
+    if not opinion:
+        raise OperationError("请填写审核意见（经营状况、信用状况、行业支持方向）", "opinion")
+    data = {"dept_decision": decision}
+    if decision == "recommend":
+        scheme_banks = {m.organisation_id for m in app_.scheme.members if m.role == "bank"}
+        if not bank_id or bank_id not in scheme_banks:
+            raise OperationError("请选择推荐的合作银行", "bank_id")
+        app_.recommended_bank_id = bank_id
+        app_.status = "recommended"
+        data["bank_org_id"] = bank_id
+    elif decision == "return":
+        app_.status = "returned"
+    else:
+        app_.status = "rejected"
+        app_.reject_reason = opinion
+    app_.department_opinion = opinion
+    app_.updated_at = now()
+    audit.record(SUBJECT, app_.id, f"department_{decision}", user, opinion,
+                 details={"bank": db.session.get(Organisation, bank_id).name} if decision == "recommend" else {})
+    engine.complete(ht.id, user, data)
+    return app_
+
+
+def enterprise_supplement(task_id: int, user, note: str, files, written: list[str]) -> LoanApplication:
+    ht, app_ = _task_and_application(task_id, user, "enterprise_supplement")
+    note = (note or "").strip()
+    if not note and not files:
+        raise OperationError("请填写补充说明或上传补充材料", "note")
+    check_files(files)
+    _store_files(files, user, SUBJECT, app_.id, "supplement", written)
+    app_.status = "submitted"
+    app_.updated_at = now()
+    audit.record(SUBJECT, app_.id, "supplemented", user, note, details={"files": len(files)})
+    engine.complete(ht.id, user, {"dept_decision": None})
+    return app_
+
+
+# ------------------------------------------------------------------ bank
+
+def claim(task_id: int, user):
+    from app.workflow.models import HumanTask
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.org_id != user.organisation_id:
+        raise OperationError("无权认领该待办")
+    engine.locked_instance(ht.instance_id)
+    db.session.refresh(ht)
+    if ht.status != "open":
+        raise OperationError("该待办已处理完毕")
+    if ht.claimed_by_id and ht.claimed_by_id != user.id:
+        raise OperationError(f"该待办已由 {ht.claimed_by.display_name} 认领")
+    ht.claimed_by_id = user.id
+    ht.claimed_at = now()
+    audit.record(ht.subject_type, ht.subject_id, "claimed", user, visible_to_enterprise=False)
+    db.session.flush()
+    return ht
+
+
+def release(task_id: int, user):
+    from app.workflow.models import HumanTask
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.org_id != user.organisation_id:
+        raise OperationError("无权操作该待办")
+    engine.locked_instance(ht.instance_id)
+    db.session.refresh(ht)
+    if ht.claimed_by_id is None:
+        raise OperationError("该待办尚未被认领")
+    if ht.claimed_by_id != user.id and not user.is_supervisor:
+        raise OperationError("只有认领人或主管可以释放该待办")
+    holder = ht.claimed_by.display_name
+    ht.claimed_by_id = None
+    ht.claimed_at = None
+    audit.record(ht.subject_type, ht.subject_id, "released", user, details={"holder": holder},
+                 visible_to_enterprise=False)
+    db.session.flush()
+    return ht
+
+
+@dataclass
+class Approval:
+    contract_no: str
+    amount: Decimal
+    annual_rate: Decimal
+    term_months: int
+    disbursed_on: date
+    product: str
+    outside_scheme: bool = False
+
+
+def gate_facts(app_: LoanApplication, a: Approval):
+    scheme = app_.scheme
+    params = scheme.params
+    bank_member = scheme.member(app_.recommended_bank_id, "bank")
+    ref = None
+    label = KIND_LABELS.get(params.get("reference_rate_kind", "pboc_benchmark"), "")
+    try:
+        ref = reference_rate(params.get("reference_rate_kind", "pboc_benchmark"), a.term_months, a.disbursed_on).rate
+    except NoReferenceRate:
+        ref = None
+    firm = app_.enterprise
+    return params, LoanFacts(
+        amount=a.amount, annual_rate=a.annual_rate, term_months=a.term_months, disbursed_on=a.disbursed_on,
+        activity=app_.activity, reference_rate=ref, reference_label=label,
+        firm_blacklisted=firm.blacklisted, firm_blacklist_reason=firm.blacklist_reason or "",
+        bank_suspended=bool(bank_member and bank_member.suspended),
+        bank_suspended_reason=(bank_member.suspended_reason or "") if bank_member else "",
+        scheme_paused=scheme.paused, scheme_paused_reason=scheme.paused_reason or "",
+        credit_rating=app_.credit_rating, whitelisted=app_.recommended_bank_id is not None,
+        first_loan=app_.first_loan, product=a.product)
+
+
+def preview_gates(app_: LoanApplication, a: Approval):
+    params, facts = gate_facts(app_, a)
+    return check_gates(params, facts)
+
+
+def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: Approval | None = None,
+                opinion: str = ""):
+    ht, app_ = _task_and_application(task_id, user, "bank_due_diligence")
+    if ht.claimed_by_id != user.id:
+        raise OperationError("请先认领该待办再处理")
+    if decision == "decline":
+        reason = (reason or "").strip()
+        if not reason:
+            raise OperationError("拒绝贷款必须向企业说明原因", "reason")
+        app_.status = "declined"
+        app_.decline_reason = reason
+        app_.updated_at = now()
+        audit.record(SUBJECT, app_.id, "bank_declined", user, reason)
+        engine.complete(ht.id, user, {"bank_decision": "decline"})
+        return app_, None
+    if decision != "approve" or approval is None:
+        raise OperationError("请选择贷款决定", "decision")
+
+    scheme = app_.scheme
+    params = scheme.params
+    products = {p["code"]: p for p in params.get("products", [])}
+    if approval.product not in products:
+        raise OperationError("请选择该政策下的贷款产品", "product")
+    report = preview_gates(app_, approval)
+    if report.hard_failures:
+        raise OperationError("；".join(r.message for r in report.hard_failures))
+    if report.soft_failures and not approval.outside_scheme:
+        raise OperationError("不符合政策条件，不能作为风险补偿贷款批准：" +
+                             "；".join(r.message for r in report.soft_failures) +
+                             "。如仍需放款，请勾选“政策外自担风险发放”，该笔贷款将不享受风险补偿。")
+    _, facts = gate_facts(app_, approval)
+    loan = Loan(no=_next_no("DK", Loan), application_id=app_.id, scheme_id=scheme.id,
+                bank_id=app_.recommended_bank_id, enterprise_id=app_.enterprise_id, sector_id=app_.sector_id,
+                contract_no=approval.contract_no.strip(), product=approval.product, amount=yuan(approval.amount),
+                annual_rate=approval.annual_rate, term_months=approval.term_months,
+                disbursed_on=approval.disbursed_on, outstanding_principal=yuan(approval.amount),
+                status="filing", eligible=report.eligible,
+                eligibility_json=json.dumps([r.__dict__ for r in report.results], ensure_ascii=False),
+                policy_version=scheme.params_version, reference_rate=facts.reference_rate,
+                rate_cap=rate_cap(params, facts.reference_rate), approved_by_id=user.id, created_at=now())
+    db.session.add(loan)
+    db.session.flush()
+    recipients = scheme.member_orgs(*params.get("filing_recipient_roles", []))
+    if not recipients:
+        raise OperationError("该政策未配置备案接收单位，请联系管理员")
+    for org in recipients:
+        db.session.add(Filing(loan_id=loan.id, recipient_id=org.id))
+    app_.status = "approved"
+    app_.updated_at = now()
+    audit.record(SUBJECT, app_.id, "bank_approved", user, opinion, details={
+        "loan_no": loan.no, "contract_no": loan.contract_no, "amount": str(loan.amount),
+        "annual_rate": str(loan.annual_rate), "term_months": loan.term_months,
+        "eligible": loan.eligible, "not_met": [r.message for r in report.soft_failures]})
+    engine.complete(ht.id, user, {"bank_decision": "approve", "loan_id": loan.id,
+                                  "filing_recipients": [o.id for o in recipients]})
+    return app_, loan
+
+
+# ------------------------------------------------------------------ filing
+
+def acknowledge_filing(task_id: int, user, note: str = ""):
+    ht, app_ = _task_and_application(task_id, user, "filing_ack")
+    loan = db.session.scalar(select(Loan).where(Loan.application_id == app_.id))
+    filing = db.session.scalar(select(Filing).where(Filing.loan_id == loan.id, Filing.recipient_id == user.organisation_id))
+    if filing is None:
+        raise OperationError("本单位不是该笔贷款的备案接收单位")
+    filing.acknowledged_by_id = user.id
+    filing.acknowledged_at = now()
+    filing.note = (note or "").strip()
+    audit.record(SUBJECT, app_.id, "filing_acknowledged", user, filing.note,
+                 details={"recipient": user.organisation.name})
+    result = engine.complete(ht.id, user, {"filing_ack_by": user.organisation_id})
+    if result.instance.completed:
+        app_.status = "filed"
+        loan.status = "active"
+        audit.record(SUBJECT, app_.id, "filed", None, details={"loan_no": loan.no})
+    app_.updated_at = now()
+    db.session.flush()
+    return app_, loan
+
+
+# ------------------------------------------------------------------ credit data
+
+def open_credit_data(user, enterprise_id: int, purpose: str = "贷前调查"):
+    """A bank officer opens a firm's credit data: needs a valid consent; always logged."""
+    day = today()
+    consent = None
+    if user.is_kind(OrgKind.bank):
+        consent = db.session.scalar(select(CreditConsent).where(
+            CreditConsent.enterprise_id == enterprise_id, CreditConsent.bank_id == user.organisation_id,
+            CreditConsent.revoked_at.is_(None), CreditConsent.valid_until >= day)
+            .order_by(CreditConsent.valid_until.desc()).limit(1))
+    granted = consent is not None
+    db.session.add(CreditAccessLog(consent_id=consent.id if consent else None, enterprise_id=enterprise_id,
+                                   user_id=user.id, bank_id=user.organisation_id if user.is_kind("bank") else None,
+                                   what="企业信用信息（信用黔江）", purpose=purpose, granted=granted, at=now()))
+    db.session.flush()
+    if not granted:
+        raise OperationError("没有该企业有效的征信查询授权，不能查看其信用信息")
+    return consent, list(db.session.scalars(select(CreditRecord).where(
+        CreditRecord.enterprise_id == enterprise_id).order_by(CreditRecord.category, CreditRecord.period)))
+
+
+# ------------------------------------------------------------------ access
+
+def _task_and_application(task_id: int, user, form_key: str):
+    from app.workflow.models import HumanTask
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
+        raise engine.TaskNotAvailable("待办事项不存在")
+    if ht.org_id != user.organisation_id:
+        raise engine.TaskNotAvailable("无权处理该待办")
+    ht, _ = engine.open_task_for_update(ht.id, user)   # lock the instance, re-check the task
+    app_ = db.session.get(LoanApplication, ht.subject_id)
+    return ht, app_
+
+
+def visible_applications(user):
+    """The query of applications this user may see."""
+    q = select(LoanApplication)
+    org = user.organisation
+    if org.kind == "enterprise":
+        q = q.where(LoanApplication.enterprise_id == org.id)
+    elif org.kind == "department":
+        q = q.where(LoanApplication.department_id == org.id)
+    elif org.kind == "bank":
+        q = q.where(LoanApplication.recommended_bank_id == org.id)
+    elif org.kind in ("service_centre", "guarantee"):
+        q = q.join(Loan, Loan.application_id == LoanApplication.id).join(Filing, Filing.loan_id == Loan.id) \
+             .where(Filing.recipient_id == org.id)
+    elif org.kind not in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+        q = q.where(False)
+    return q.order_by(LoanApplication.created_at.desc())

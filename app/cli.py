@@ -1,0 +1,46 @@
+import click
+from flask import current_app
+
+from app.core.db import db
+
+
+def register(app):
+    @app.cli.group("zx")
+    def zx():
+        """zengxin administration."""
+
+    @zx.command("init-db")
+    def init_db():
+        """Create the schema (migrations), reference data, and deploy the BPMN files."""
+        from flask_migrate import upgrade
+        upgrade()
+        _reference()
+        click.echo("database ready")
+
+    @zx.command("deploy")
+    def deploy():
+        """Deploy every BPMN file in bpmn/ (new versions by content hash)."""
+        from app.workflow.engine import deploy_directory
+        rows = deploy_directory()
+        db.session.commit()
+        for r in rows:
+            click.echo(f"{r.process_id} v{r.version} {r.content_hash[:12]}")
+
+    @zx.command("demo")
+    @click.option("--password", default="demo1234", show_default=True)
+    def demo(password):
+        """Load demo organisations, users and schemes (idempotent) and print the logins."""
+        from app.demo import load_demo
+        logins = load_demo(password)
+        db.session.commit()
+        click.echo(f"{'role':<22}{'organisation':<34}{'login':<16}password")
+        for role, org, login in logins:
+            click.echo(f"{role:<22}{org:<34}{login:<16}{password}")
+
+
+def _reference():
+    from app.policies.rates import seed_reference_rates
+    from app.workflow.engine import deploy_directory
+    seed_reference_rates()
+    deploy_directory()
+    db.session.commit()

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import db
+from app.core.timeutil import now
+from app.core.types import UTCDateTime
+
+CLASSIFICATIONS = {"normal": "正常", "special_mention": "关注", "substandard": "次级",
+                   "doubtful": "可疑", "loss": "损失"}
+NON_PERFORMING = ("substandard", "doubtful", "loss")
+
+
+class Loan(db.Model):
+    __tablename__ = "loans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    no: Mapped[str] = mapped_column(String(30), unique=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("loan_applications.id"), unique=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"))
+    contract_no: Mapped[str] = mapped_column(String(60))
+    product: Mapped[str] = mapped_column(String(40))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    annual_rate: Mapped[Decimal] = mapped_column(Numeric(7, 4))
+    term_months: Mapped[int]
+    disbursed_on: Mapped[date] = mapped_column(Date)
+    outstanding_principal: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    classification: Mapped[str] = mapped_column(String(20), default="normal")
+    status: Mapped[str] = mapped_column(String(20), default="filing")  # filing | active | overdue | repaid | compensated
+    eligible: Mapped[bool] = mapped_column(default=True)
+    eligibility_json: Mapped[str] = mapped_column(Text, default="[]")
+    policy_version: Mapped[int] = mapped_column(default=1)
+    reference_rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    rate_cap: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    application = relationship("LoanApplication")
+    scheme = relationship("Scheme")
+    bank = relationship("Organisation", foreign_keys=[bank_id])
+    enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
+    filings: Mapped[list[Filing]] = relationship(back_populates="loan")
+
+    @property
+    def eligibility(self) -> list[dict]:
+        import json
+        return json.loads(self.eligibility_json or "[]")
+
+    def can_view(self, user) -> bool:
+        org = user.organisation
+        if org.kind in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+            return True
+        if org.kind == "bank":
+            return self.bank_id == org.id
+        if org.kind == "enterprise":
+            return self.enterprise_id == org.id
+        if org.kind == "department":
+            return self.application is not None and self.application.department_id == org.id
+        return any(f.recipient_id == org.id for f in self.filings)
+
+
+class Filing(db.Model):
+    """A loan's filing (备案) with one recipient unit, and its acknowledgement."""
+    __tablename__ = "filings"
+    __table_args__ = (UniqueConstraint("loan_id", "recipient_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"), index=True)
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    loan: Mapped[Loan] = relationship(back_populates="filings")
+    recipient = relationship("Organisation")
+    acknowledged_by = relationship("User")

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import db
+from app.core.timeutil import now
+from app.core.types import UTCDateTime
+
+
+class Scheme(db.Model):
+    """A district's risk-compensation scheme: its policy parameters (data) and its member units."""
+    __tablename__ = "schemes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    preset: Mapped[str] = mapped_column(String(40))
+    params_json: Mapped[str] = mapped_column(Text)
+    params_version: Mapped[int] = mapped_column(default=1)
+    active: Mapped[bool] = mapped_column(default=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    paused_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    members: Mapped[list[SchemeMember]] = relationship(back_populates="scheme")
+
+    @property
+    def params(self) -> dict:
+        return json.loads(self.params_json)
+
+    def member_orgs(self, *roles: str) -> list:
+        return [m.organisation for m in self.members if m.role in roles]
+
+    def member(self, org_id: int, role: str | None = None):
+        for m in self.members:
+            if m.organisation_id == org_id and (role is None or m.role == role):
+                return m
+        return None
+
+
+class SchemeParamsHistory(db.Model):
+    __tablename__ = "scheme_params_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    version: Mapped[int]
+    params_json: Mapped[str] = mapped_column(Text)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+
+class SchemeMember(db.Model):
+    """An organisation's role in a scheme: cooperating bank, finance bureau, filing recipient, ..."""
+    __tablename__ = "scheme_members"
+    __table_args__ = (UniqueConstraint("scheme_id", "organisation_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    suspended: Mapped[bool] = mapped_column(default=False)
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
+
+    scheme: Mapped[Scheme] = relationship(back_populates="members")
+    organisation = relationship("Organisation")
+
+
+class ReferenceRate(db.Model):
+    """Reference lending rates with effective dates and term buckets (PBoC benchmark, LPR)."""
+    __tablename__ = "reference_rates"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))          # pboc_benchmark | lpr
+    effective_from: Mapped[date] = mapped_column(Date)
+    min_months: Mapped[int]                                # term > min_months
+    max_months: Mapped[int | None]                         # term <= max_months (None: no upper bound)
+    rate: Mapped[Decimal] = mapped_column(Numeric(7, 4))   # percent per year
+    source: Mapped[str] = mapped_column(String(200), default="")

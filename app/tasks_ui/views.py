@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.core import uploads
+from app.core.db import db
+from app.core.i18n import _
+from app.core.timeutil import now
+from app.tasks_ui import queries
+from app.tasks_ui.registry import handler_for
+from app.workflow import engine
+from app.workflow.models import HumanTask
+from forms import form_for
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
+
+FORM_LABELS = {
+    "department_review": "部门审核推荐", "enterprise_supplement": "企业补充材料",
+    "bank_due_diligence": "银行贷前调查与审批", "filing_ack": "贷款备案确认",
+}
+
+
+def _task_or_404(task_id: int) -> HumanTask:
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.org_id != current_user.organisation_id:
+        abort(404)
+    return ht
+
+
+@bp.route("/")
+@login_required
+def queue():
+    sort = request.args.get("sort", "due")
+    form_key = request.args.get("form") or None
+    mine = request.args.get("mine") == "1"
+    org_id = current_user.organisation_id
+    tasks = queries.open_tasks(org_id, form_key, sort, mine_user_id=current_user.id if mine else None)
+    return render_template("tasks/queue.html", tasks=tasks, counts=queries.counts(org_id), sort=sort,
+                           form_key=form_key, mine=mine, labels=FORM_LABELS, now=now(),
+                           overdue=queries.overdue_count(org_id))
+
+
+@bp.route("/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def show(task_id):
+    ht = _task_or_404(task_id)
+    if ht.status != "open":
+        who = ht.completed_by.display_name if ht.completed_by else "—"
+        flash(_("该待办已由 {who} 处理完毕。").format(who=who), "info")
+        return redirect(url_for("tasks.queue"))
+    handler = handler_for(ht.form_key)
+    form = form_for(ht.form_key)()
+    handler.prepare(form, ht, current_user)
+    error = None
+    if request.method == "POST":
+        if handler.needs_claim and ht.claimed_by_id != current_user.id:
+            error = _("请先认领该待办再处理")
+        elif form.validate_on_submit():
+            written: list[str] = []
+            try:
+                message = handler.submit(form, ht, current_user, written)
+                db.session.commit()
+                flash(message, "success")
+                return redirect(url_for("tasks.queue"))
+            except engine.WorkflowError as exc:
+                db.session.rollback()
+                uploads.discard(written)
+                flash(str(exc), "warning")
+                return redirect(url_for("tasks.queue"))
+            except (ValueError, uploads.UploadError) as exc:
+                db.session.rollback()
+                uploads.discard(written)
+                field = getattr(exc, "field", None)
+                if field and hasattr(form, field):
+                    getattr(form, field).errors = list(getattr(form, field).errors) + [str(exc)]
+                else:
+                    error = str(exc)
+        ht = _task_or_404(task_id)
+    ctx = handler.context(ht, current_user)
+    status = 400 if request.method == "POST" else 200
+    return render_template(handler.template, task=ht, form=form, error=error, **ctx), status
+
+
+@bp.route("/<int:task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id):
+    from app.applications import operations as ops
+    _task_or_404(task_id)
+    try:
+        ops.claim(task_id, current_user)
+        db.session.commit()
+        flash(_("已认领"), "success")
+    except (ops.OperationError, engine.WorkflowError) as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.route("/<int:task_id>/release", methods=["POST"])
+@login_required
+def release(task_id):
+    from app.applications import operations as ops
+    _task_or_404(task_id)
+    try:
+        ops.release(task_id, current_user)
+        db.session.commit()
+        flash(_("已释放，其他人员可认领"), "success")
+    except (ops.OperationError, engine.WorkflowError) as exc:
+        db.session.rollback()
+        flash(str(exc), "warning")
+    return redirect(url_for("tasks.queue"))

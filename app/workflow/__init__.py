@@ -1,0 +1,1 @@
+"""The SpiffWorkflow adapter.  Nothing outside this package imports SpiffWorkflow."""

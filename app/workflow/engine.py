@@ -1,0 +1,335 @@
+"""Deploy, start, advance and persist SpiffWorkflow processes; keep the human-task index.
+
+Every path that changes an instance goes through :func:`locked_instance` and :func:`save`:
+the row is taken ``FOR UPDATE`` (PostgreSQL) and its ``version`` column guards the write
+(SQLAlchemy's version counter), so two submissions of one task never both take effect.
+The state is written in the caller's transaction, together with the domain rows of the step.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from app.core.db import db
+from app.core.timeutil import now
+from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec
+from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
+
+
+class WorkflowError(Exception):
+    """A workflow operation could not be done; the message is for the user."""
+
+
+class TaskNotAvailable(WorkflowError):
+    pass
+
+
+class ConcurrentUpdate(WorkflowError):
+    pass
+
+
+# ---------------------------------------------------------------------------- serialization
+
+class _SharedSpecConverter(BpmnWorkflowConverter):
+    """Leaves the (large, immutable) spec out of each instance's state; it lives on ProcessSpec."""
+    specs = None  # (spec, subprocess_specs), set on a per-spec subclass
+
+    def to_dict(self, workflow):
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def from_dict(self, dct):
+        spec, subprocess_specs = self.specs
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+_full_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+_serializers: dict[str, tuple] = {}   # content hash + process id → (serializer, specs)
+
+
+def _cached(spec_row: ProcessSpec) -> tuple:
+    key = f"{spec_row.process_id}:{spec_row.content_hash}"
+    hit = _serializers.get(key)
+    if hit is None:
+        dct = json.loads(spec_row.spec_json)
+        spec = _full_serializer.from_dict(dct["spec"])
+        subs = {k: _full_serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
+        conv = type("SpecConverter", (_SharedSpecConverter,), {"specs": (spec, subs)})
+        config = dict(SPIFF_CONFIG)
+        config[BpmnWorkflow] = conv
+        hit = (BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), (spec, subs))
+        _serializers[key] = hit
+    return hit
+
+
+def _serializer_for(spec_row: ProcessSpec) -> BpmnWorkflowSerializer:
+    return _cached(spec_row)[0]
+
+
+def _dump(spec_row: ProcessSpec, workflow: BpmnWorkflow) -> str:
+    return json.dumps(_serializer_for(spec_row).to_dict(workflow), separators=(",", ":"),
+                      default=str, ensure_ascii=False)
+
+
+def _load(spec_row: ProcessSpec, state: str) -> BpmnWorkflow:
+    dct = state if isinstance(state, dict) else json.loads(state)
+    wf = _serializer_for(spec_row).from_dict(dct)
+    wf.script_engine = make_script_engine()
+    return wf
+
+
+# ---------------------------------------------------------------------------- deployment
+
+def _parser() -> SpiffBpmnParser:
+    return SpiffBpmnParser(validator=VALIDATOR)
+
+
+def parse_file(path: Path):
+    """Parse and validate one BPMN file; returns {process_id: (spec, subprocess_specs)}."""
+    parser = _parser()
+    parser.add_bpmn_file(str(path))
+    out = {}
+    for pid in parser.get_process_ids():
+        out[pid] = (parser.get_spec(pid), parser.get_subprocess_specs(pid))
+    return out
+
+
+def deploy_file(path: Path) -> list[ProcessSpec]:
+    content = path.read_bytes()
+    digest = hashlib.sha256(content).hexdigest()
+    rows = []
+    for pid, (spec, subs) in parse_file(path).items():
+        row = db.session.scalar(select(ProcessSpec).where(
+            ProcessSpec.process_id == pid, ProcessSpec.content_hash == digest))
+        if row is None:
+            wf_dict = _full_serializer.to_dict(BpmnWorkflow(spec, subs))
+            spec_json = json.dumps({"spec": wf_dict["spec"], "subprocess_specs": wf_dict["subprocess_specs"]},
+                                   ensure_ascii=False)
+            last = db.session.scalar(select(func.max(ProcessSpec.version)).where(ProcessSpec.process_id == pid))
+            row = ProcessSpec(process_id=pid, filename=path.name, content_hash=digest,
+                              version=(last or 0) + 1, bpmn_xml=content.decode("utf-8"), spec_json=spec_json)
+            db.session.add(row)
+            db.session.flush()
+        rows.append(row)
+    return rows
+
+
+def deploy_directory(directory: str | Path | None = None) -> list[ProcessSpec]:
+    directory = Path(directory or current_app.config["BPMN_DIR"])
+    rows = []
+    for path in sorted(directory.glob("*.bpmn")):
+        rows.extend(deploy_file(path))
+    return rows
+
+
+def latest_spec(process_id: str) -> ProcessSpec:
+    row = db.session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == process_id)
+                            .order_by(ProcessSpec.version.desc()).limit(1))
+    if row is None:
+        deploy_directory()
+        row = db.session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == process_id)
+                                .order_by(ProcessSpec.version.desc()).limit(1))
+    if row is None:
+        raise WorkflowError(f"process {process_id!r} is not deployed")
+    return row
+
+
+# ---------------------------------------------------------------------------- running
+
+def _run_engine(workflow: BpmnWorkflow) -> None:
+    try:
+        workflow.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        inner = getattr(exc, "exception", None)
+        if isinstance(inner, DiagramExpressionError):
+            raise inner from exc
+        raise
+
+
+def start(process_id: str, subject_type: str, subject_id: int, data: dict) -> ProcessInstance:
+    spec_row = latest_spec(process_id)
+    spec, subs = _cached(spec_row)[1]
+    workflow = BpmnWorkflow(spec, subs, script_engine=make_script_engine())
+    workflow.data.update(data)
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+    _run_engine(workflow)
+    instance = ProcessInstance(spec_id=spec_row.id, process_id=process_id, subject_type=subject_type,
+                               subject_id=subject_id, state="{}", spec=spec_row)
+    db.session.add(instance)
+    db.session.flush()
+    _persist(instance, workflow)
+    return instance
+
+
+def locked_instance(instance_id: int) -> ProcessInstance:
+    """Take the per-instance lock.  Every path that changes an instance starts here."""
+    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
+                             .with_for_update().execution_options(populate_existing=True))
+    if inst is None:
+        raise WorkflowError("流程实例不存在")
+    return inst
+
+
+def load(instance: ProcessInstance) -> BpmnWorkflow:
+    return _load(instance.spec, instance.state)
+
+
+def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    instance.state = _dump(instance.spec, workflow)
+    instance.completed = workflow.is_completed()
+    instance.updated_at = now()
+    sync_human_tasks(instance, workflow)
+    try:
+        db.session.flush()
+    except StaleDataError as exc:
+        raise ConcurrentUpdate("该事项刚刚被其他人处理过，请刷新页面查看最新状态。") from exc
+
+
+@dataclass
+class StepResult:
+    instance: ProcessInstance
+    workflow: BpmnWorkflow
+    data: dict
+
+
+def open_task_for_update(human_task_id: int, user) -> tuple[HumanTask, ProcessInstance]:
+    ht = db.session.get(HumanTask, human_task_id)
+    if ht is None:
+        raise TaskNotAvailable("待办事项不存在")
+    inst = locked_instance(ht.instance_id)
+    db.session.refresh(ht)
+    if ht.status != "open":
+        who = ht.completed_by.display_name if ht.completed_by else "—"
+        raise TaskNotAvailable(f"该待办已由 {who} 处理完毕，无需重复提交。")
+    if ht.claimed_by_id and ht.claimed_by_id != user.id:
+        raise TaskNotAvailable(f"该待办已由 {ht.claimed_by.display_name} 认领。")
+    return ht, inst
+
+
+def complete(human_task_id: int, user, data: dict, *, before_run=None) -> StepResult:
+    """Complete a human task with ``data`` and run the engine to the next wait state.
+
+    ``before_run(workflow, task)`` may adjust the workflow before the task runs.  Raises
+    :class:`TaskNotAvailable` if the task is no longer open, :class:`ConcurrentUpdate` if
+    another transaction changed the instance first.
+    """
+    ht, inst = open_task_for_update(human_task_id, user)
+    workflow = load(inst)
+    task = workflow.get_task_from_id(UUID(ht.task_uuid))
+    if task is None or task.state != TaskState.READY:
+        raise TaskNotAvailable("该待办已不在待处理状态")
+    task.data.update(data)
+    if before_run:
+        before_run(workflow, task)
+    task.run()
+    _run_engine(workflow)
+    ht.status = "completed"
+    ht.completed_by_id = user.id
+    ht.completed_at = now()
+    _persist(inst, workflow)
+    return StepResult(inst, workflow, dict(task.data))
+
+
+def advance(instance: ProcessInstance) -> BpmnWorkflow:
+    """Re-run the engine on a locked instance (timers, events); persists the result."""
+    workflow = load(instance)
+    workflow.refresh_waiting_tasks()
+    _run_engine(workflow)
+    _persist(instance, workflow)
+    return workflow
+
+
+def cancel(instance: ProcessInstance) -> None:
+    workflow = load(instance)
+    workflow.cancel()
+    _persist(instance, workflow)
+
+
+# ---------------------------------------------------------------------------- human-task index
+
+def _properties(task_spec) -> dict:
+    return (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+
+
+def _is_human(task_spec) -> bool:
+    return getattr(task_spec, "manual", False)
+
+
+def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY) if _is_human(t.task_spec)}
+    existing = {ht.task_uuid: ht for ht in db.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    for uuid, ht in existing.items():
+        if uuid not in ready:
+            ht.status = "cancelled" if ht.completed_by_id is None else ht.status
+    for uuid, task in ready.items():
+        if uuid in existing:
+            continue
+        props = _properties(task.task_spec)
+        org_id = None
+        if props.get("assignTo"):
+            org_id = evaluate(props["assignTo"], task.data)
+        due_at = None
+        if props.get("dueWorkingDays"):
+            from app.core.workdays import calendar
+            due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
+        db.session.add(HumanTask(
+            instance_id=instance.id, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
+            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            lane=task.task_spec.lane, org_kind=props.get("orgKind"),
+            org_id=int(org_id) if org_id is not None else None,
+            form_key=props.get("formKey"), subject_type=instance.subject_type,
+            subject_id=instance.subject_id, title=str(task.data.get("title", ""))[:300],
+            due_at=due_at, created_at=now(),
+        ))
+
+
+# ---------------------------------------------------------------------------- reading
+
+def task_data(human_task: HumanTask) -> dict:
+    workflow = load(human_task.instance)
+    task = workflow.get_task_from_id(UUID(human_task.task_uuid))
+    return dict(task.data) if task else {}
+
+
+def progress(instance: ProcessInstance) -> dict:
+    """Element ids finished and current, for highlighting the diagram."""
+    workflow = load(instance)
+    done, current = set(), set()
+    for t in workflow.get_tasks():
+        bid = getattr(t.task_spec, "bpmn_id", None)
+        if not bid:
+            continue
+        if t.state == TaskState.COMPLETED:
+            done.add(bid)
+        elif t.state in (TaskState.READY, TaskState.STARTED, TaskState.WAITING):
+            current.add(bid)
+    return {"completed": sorted(done - current), "current": sorted(current)}
+
+
+def workflow_data(instance: ProcessInstance) -> dict:
+    return dict(load(instance).data)

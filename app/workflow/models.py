@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import db
+from app.core.timeutil import now
+from app.core.types import UTCDateTime
+
+
+class ProcessSpec(db.Model):
+    """A deployed BPMN file, versioned by content hash.  Instances keep the version they began with."""
+    __tablename__ = "process_specs"
+    __table_args__ = (UniqueConstraint("process_id", "content_hash"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # the serialized spec (plain JSON text), shared by every instance of this version
+    spec_json: Mapped[str] = mapped_column(Text)
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class ProcessInstance(db.Model):
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spec_id: Mapped[int] = mapped_column(ForeignKey("process_specs.id"))
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int] = mapped_column()
+    # SpiffWorkflow state as plain JSON text (never jsonb: it reorders keys), without the spec
+    state: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+    completed: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    spec: Mapped[ProcessSpec] = relationship()
+    __table_args__ = (Index("ix_instance_subject", "subject_type", "subject_id"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(db.Model):
+    """The index of human tasks: every task list is one indexed query on this table."""
+    __tablename__ = "human_tasks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(60))
+    org_kind: Mapped[str | None] = mapped_column(String(30))
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    form_key: Mapped[str | None] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")   # open | completed | cancelled
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue: Mapped[bool] = mapped_column(default=False)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    instance: Mapped[ProcessInstance] = relationship()
+    claimed_by = relationship("User", foreign_keys=[claimed_by_id])
+    completed_by = relationship("User", foreign_keys=[completed_by_id])
+
+    __table_args__ = (
+        Index("ix_task_queue_org", "org_id", "status", "due_at"),
+        Index("ix_task_queue_kind", "org_kind", "status", "due_at"),
+        Index("ix_task_subject", "subject_type", "subject_id", "status"),
+    )

@@ -1,0 +1,40 @@
+"""The diagram of an instance with finished and current steps (bpmn-js viewer, served locally)."""
+from flask import Blueprint, Response, abort, jsonify
+from flask_login import current_user, login_required
+
+from app.core.db import db
+from app.workflow import engine
+from app.workflow.models import ProcessInstance
+
+bp = Blueprint("workflow", __name__, url_prefix="/workflow")
+
+_SUBJECT_CHECKS = {}
+
+
+def register_subject(subject_type: str, loader):
+    """``loader(subject_id)`` returns an object with ``can_view(user)``, or None."""
+    _SUBJECT_CHECKS[subject_type] = loader
+
+
+def _instance_or_404(instance_id: int) -> ProcessInstance:
+    inst = db.session.get(ProcessInstance, instance_id)
+    if inst is None or inst.subject_type not in _SUBJECT_CHECKS:
+        abort(404)
+    subject = _SUBJECT_CHECKS[inst.subject_type](inst.subject_id)
+    if subject is None or not subject.can_view(current_user):
+        abort(404)
+    return inst
+
+
+@bp.route("/instances/<int:instance_id>/diagram.bpmn")
+@login_required
+def diagram(instance_id):
+    inst = _instance_or_404(instance_id)
+    return Response(inst.spec.bpmn_xml, mimetype="application/xml")
+
+
+@bp.route("/instances/<int:instance_id>/progress.json")
+@login_required
+def progress(instance_id):
+    inst = _instance_or_404(instance_id)
+    return jsonify(engine.progress(inst))
