@@ -54,6 +54,7 @@ def _import_models():
     import app.policies.models  # noqa: F401
     import app.applications.models  # noqa: F401
     import app.loans.models  # noqa: F401
+    import app.fund.models  # noqa: F401
 
 
 def _register_blueprints(app):

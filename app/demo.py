@@ -123,4 +123,10 @@ def ensure_scheme(preset: str, banks, units, code: str | None = None) -> Scheme:
         db.session.add(SchemeMember(scheme_id=scheme.id, organisation_id=org.id, role=role_of[key]))
     db.session.flush()
     db.session.refresh(scheme)
+    if params.get("fund_size"):
+        from decimal import Decimal
+
+        from app.fund import operations as fund_ops
+        fund_ops.post(scheme.id, "capital_injection", Decimal(params["fund_size"]),
+                      key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
     return scheme

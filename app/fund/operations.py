@@ -1,0 +1,194 @@
+"""Posting to the fund ledger.
+
+``post`` is the one way money enters or leaves a scheme's fund.  It
+
+* takes the per-fund lock (``SELECT … FOR UPDATE`` on the scheme's :class:`FundAccount`), so two
+  postings never both see the old balance and drive it below zero;
+* is idempotent on ``key``: posting the same key again returns the first entry and writes nothing
+  (under the lock the second poster sees the first one's committed row; the unique constraint,
+  inserted inside a savepoint, backs this up);
+* refuses an outflow beyond the balance with :class:`InsufficientFunds` and writes nothing.
+
+It flushes; the caller commits once (a failed step rolls the entry back with everything else).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.core.db import db
+from app.core.money import FEN, MoneyError, fmt_yuan, yuan
+from app.core.timeutil import now, today
+from app.fund.models import INFLOW, KINDS, OUTFLOW, FundAccount, FundEntry
+
+OUTFLOW_KINDS = tuple(k for k, d in KINDS.items() if d == OUTFLOW)   # advance, payout
+PAYOUT_KINDS = ("advance", "payout")
+
+
+class FundError(ValueError):
+    """A posting was refused; the message is for the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class InsufficientFunds(FundError):
+    def __init__(self, balance: Decimal, amount: Decimal, kind: str = ""):
+        self.balance = balance
+        self.amount = amount
+        super().__init__(f"风险补偿基金余额不足：当前余额 {fmt_yuan(balance)} 元，"
+                         f"本次支出 {fmt_yuan(amount)} 元，差额 {fmt_yuan(amount - balance)} 元。", "amount")
+
+
+class KeyConflict(FundError):
+    """The key was already used for a different posting (a programming error, not a retry)."""
+
+
+def _amount(value) -> Decimal:
+    if isinstance(value, float):
+        raise FundError("金额不能是浮点数（请使用 Decimal，单位元，精确到分）", "amount")
+    if isinstance(value, bool) or value is None:
+        raise FundError("请填写金额", "amount")
+    try:
+        amt = yuan(value)
+    except MoneyError:
+        raise FundError("金额格式不正确：单位为元，最多两位小数（分）", "amount") from None
+    if amt <= 0:
+        raise FundError("金额必须大于零（方向由业务类型决定）", "amount")
+    if amt >= Decimal("10000000000000000"):
+        raise FundError("金额过大", "amount")
+    return amt
+
+
+def direction_of(kind: str, direction: str | None = None) -> str:
+    if kind not in KINDS:
+        raise FundError(f"未知的资金业务类型：{kind}", "kind")
+    fixed = KINDS[kind]
+    if fixed is None:
+        if direction not in (INFLOW, OUTFLOW):
+            raise FundError("调整须注明方向：调增（in）或调减（out）", "direction")
+        return direction
+    if direction is not None and direction != fixed:
+        raise FundError(f"业务类型 {kind} 的方向固定为 {fixed}", "direction")
+    return fixed
+
+
+def account(scheme_id: int, *, lock: bool = False) -> FundAccount:
+    """The scheme's fund account, created on first use; ``lock=True`` takes the per-fund lock."""
+    q = select(FundAccount).where(FundAccount.scheme_id == scheme_id)
+    if lock:
+        q = q.with_for_update().execution_options(populate_existing=True)
+    acct = db.session.scalar(q)
+    if acct is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(FundAccount(scheme_id=scheme_id, created_at=now()))
+        except IntegrityError:
+            pass   # created by a concurrent transaction; select it below
+        acct = db.session.scalar(q)
+    return acct
+
+
+def find(key: str) -> FundEntry | None:
+    return db.session.scalar(select(FundEntry).where(FundEntry.key == key))
+
+
+def _same(e: FundEntry, scheme_id, kind, amount, direction) -> bool:
+    return (e.scheme_id == scheme_id and e.kind == kind and Decimal(e.amount).quantize(FEN) == amount
+            and e.direction == direction)
+
+
+def post(scheme_id: int, kind: str, amount: Decimal, *, key: str, actor=None, memo: str = "",
+         ref_type: str | None = None, ref_id: int | None = None, direction: str | None = None,
+         booked_on: date | None = None) -> FundEntry:
+    """Post one entry; see the module docstring.
+
+    ``direction`` is needed only for ``kind="adjustment"`` ("in" or "out"; an adjustment also
+    needs a memo saying why).  ``booked_on`` defaults to today in Shanghai.
+    Posting an advance or payout (or a recovery return) re-checks the scheme-pause threshold.
+    """
+    amt = _amount(amount)
+    d = direction_of(kind, direction)
+    key = (key or "").strip()
+    if not key or len(key) > 200:
+        raise FundError("缺少幂等键（key），或超过 200 个字符", "key")
+    memo = (memo or "").strip()
+    if kind == "adjustment" and not memo:
+        raise FundError("调整必须说明原因", "memo")
+
+    account(scheme_id, lock=True)
+    existing = find(key)
+    if existing is not None:
+        if not _same(existing, scheme_id, kind, amt, d):
+            raise KeyConflict(f"幂等键 {key} 已用于另一笔记账（{existing.kind} {fmt_yuan(existing.amount)} 元）")
+        return existing
+
+    bal = balance(scheme_id)
+    if d == OUTFLOW and amt > bal:
+        raise InsufficientFunds(bal, amt, kind)
+    entry = FundEntry(scheme_id=scheme_id, kind=kind, direction=d, amount=amt,
+                      balance_after=(bal + amt if d == INFLOW else bal - amt), key=key, memo=memo,
+                      ref_type=ref_type, ref_id=ref_id, booked_on=booked_on or today(),
+                      actor_id=actor.id if actor else None,
+                      actor_org_id=actor.organisation_id if actor else None, posted_at=now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(entry)
+    except IntegrityError:
+        existing = find(key)
+        if existing is None:
+            raise
+        if not _same(existing, scheme_id, kind, amt, d):
+            raise KeyConflict(f"幂等键 {key} 已用于另一笔记账") from None
+        return existing
+
+    if kind in PAYOUT_KINDS or kind == "recovery_return":
+        from app.fund import thresholds
+        thresholds.after_payout(scheme_id)
+    return entry
+
+
+def _sum(q) -> Decimal:
+    v = db.session.scalar(q)
+    return Decimal(str(v or 0)).quantize(FEN)
+
+
+def balance(scheme_id: int) -> Decimal:
+    signed = case((FundEntry.direction == INFLOW, FundEntry.amount), else_=-FundEntry.amount)
+    return _sum(select(func.coalesce(func.sum(signed), 0)).where(FundEntry.scheme_id == scheme_id))
+
+
+def totals(scheme_id: int) -> dict[str, Decimal]:
+    """Sum per kind (adjustments net: in minus out).  Every kind is present, zero if none."""
+    out = {k: Decimal("0.00") for k in KINDS}
+    signed = case((FundEntry.direction == INFLOW, FundEntry.amount), else_=-FundEntry.amount)
+    rows = db.session.execute(select(FundEntry.kind, func.sum(FundEntry.amount), func.sum(signed))
+                              .where(FundEntry.scheme_id == scheme_id).group_by(FundEntry.kind))
+    for kind, gross, net in rows:
+        out[kind] = Decimal(str((net if kind == "adjustment" else gross) or 0)).quantize(FEN)
+    return out
+
+
+def net_payouts(scheme_id: int) -> Decimal:
+    """Advances + payouts − recovery returns: what the fund has paid out for losses, net."""
+    t = totals(scheme_id)
+    return t["advance"] + t["payout"] - t["recovery_return"]
+
+
+def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None = None,
+            date_to: date | None = None, limit: int | None = None) -> list[FundEntry]:
+    q = select(FundEntry).where(FundEntry.scheme_id == scheme_id)
+    if kind:
+        q = q.where(FundEntry.kind == kind)
+    if date_from:
+        q = q.where(FundEntry.booked_on >= date_from)
+    if date_to:
+        q = q.where(FundEntry.booked_on <= date_to)
+    q = q.order_by(FundEntry.id.desc())
+    if limit:
+        q = q.limit(limit)
+    return list(db.session.scalars(q))
