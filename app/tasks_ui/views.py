@@ -18,6 +18,9 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 FORM_LABELS = {
     "department_review": "部门审核推荐", "enterprise_supplement": "企业补充材料",
     "bank_due_diligence": "银行贷前调查与审批", "filing_ack": "贷款备案确认",
+    "comp_advance_review": "先行代偿申请受理", "comp_advance_approve": "先行代偿审批（区政府）",
+    "comp_advance_pay": "先行代偿拨付", "comp_recovery_close": "结束追偿", "comp_claim": "提交风险补偿申请",
+    "comp_joint_review": "联席会议审核", "comp_payout_letter": "出具拨付函", "comp_disburse": "拨付补偿资金",
 }
 
 

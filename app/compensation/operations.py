@@ -1,0 +1,633 @@
+"""Compensation rules: overdue report, advance, recovery, claim, joint review, payout letter, payout.
+
+Each operation checks access and the rule, changes the domain rows, posts to the fund ledger
+(app/fund/operations.py, idempotent keys per duty), advances the workflow through the adapter and
+flushes.  The caller commits once; any exception rolls back ledger, rows and workflow together.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.applications.models import Attachment
+from app.compensation import rules
+from app.compensation.models import (MATERIAL_KINDS, OPEN_STATUSES, RECOVERY_KINDS, SUBJECT, CompensationClaim,
+                                     LitigationCost, Recovery, ReviewOpinion)
+from app.core import audit, uploads
+from app.core.db import db
+from app.core.money import yuan
+from app.core.timeutil import now, today
+from app.loans.models import CLASSIFICATIONS, Loan
+from app.workflow import engine
+from app.workflow.models import HumanTask
+
+ZERO = Decimal("0.00")
+FUND_OUT_STATUSES = ("in_review", "letter_pending", "disbursing", "settled")
+
+
+class OperationError(ValueError):
+    """A business rule refused the action; the message is for the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+# ------------------------------------------------------------------ fund (app/fund, another package)
+
+def _fund():
+    from app.fund import operations as fund_ops
+    return fund_ops
+
+
+def _post(claim: CompensationClaim, kind: str, amount: Decimal, key: str, actor, memo: str):
+    fund_ops = _fund()
+    try:
+        return fund_ops.post(claim.scheme_id, kind, amount, key=key, actor=actor, memo=memo,
+                             ref_type=SUBJECT, ref_id=claim.id)
+    except fund_ops.InsufficientFunds as exc:
+        raise OperationError(str(exc)) from exc
+
+
+def _after_payout(scheme_id: int) -> None:
+    from app.fund import thresholds
+    thresholds.after_payout(scheme_id)
+
+
+def _after_classified(loan: Loan) -> None:
+    from app.fund import thresholds
+    thresholds.after_loan_classified(loan)
+
+
+# ------------------------------------------------------------------ helpers
+
+def _next_no() -> str:
+    stamp = today().strftime("%Y%m%d")
+    count = db.session.scalar(select(func.count(CompensationClaim.id)).where(
+        CompensationClaim.no.like(f"BC-{stamp}-%")))
+    return f"BC-{stamp}-{(count or 0) + 1:04d}"
+
+
+def _money(value, field: str) -> Decimal:
+    try:
+        v = yuan(value)
+    except (ValueError, TypeError) as exc:
+        raise OperationError("金额格式不正确（元，最多两位小数）", field) from exc
+    return v
+
+
+def recovered_total(claim: CompensationClaim, after_payout: bool | None = None) -> Decimal:
+    return sum((r.amount for r in claim.recoveries if after_payout is None or r.after_payout == after_payout),
+               ZERO)
+
+
+def costs_total(claim: CompensationClaim, after_payout: bool | None = None) -> Decimal:
+    return sum((c.amount for c in claim.costs if after_payout is None or c.after_payout == after_payout), ZERO)
+
+
+def returned_total(claim: CompensationClaim) -> Decimal:
+    return sum((r.fund_return or ZERO for r in claim.recoveries), ZERO)
+
+
+def fund_money_out(claim: CompensationClaim) -> bool:
+    """The fund has paid something on this claim (advance or payout)."""
+    return claim.advance_paid_at is not None or (claim.paid_at is not None and (claim.payout_amount or 0) > 0)
+
+
+def existing_claim(loan_id: int) -> CompensationClaim | None:
+    return db.session.scalar(select(CompensationClaim).where(CompensationClaim.active_loan_id == loan_id))
+
+
+def eligibility_problems(claim: CompensationClaim, loan: Loan) -> list[str]:
+    """Why a loan gets no compensation under its policy (empty: eligible)."""
+    params = claim.scheme.params
+    reasons = []
+    if not loan.eligible:
+        failed = [g.get("message", "") for g in loan.eligibility if not g.get("passed", True)]
+        reasons.append("贷款发放时不符合政策条件（政策外发放）" + ("：" + "；".join(failed) if failed else ""))
+    app_ = loan.application
+    if params.get("first_loan_only") and app_ is not None and not app_.first_loan:
+        reasons.append("政策仅补偿首贷，该笔贷款不是企业首贷")
+    required = params.get("require_credit_rating")
+    if required and app_ is not None and not rules.rating_at_least(app_.credit_rating, required):
+        reasons.append(f"企业信用等级 {app_.credit_rating or '无'} 低于政策要求的 {required} 级")
+    for o in claim.opinions:
+        if o.violation:
+            reasons.append("联席会议认定银行或其从业人员违反法律法规或内部管理制度（不属于补偿范围）")
+            break
+    return reasons
+
+
+def _open_task(claim: CompensationClaim, bpmn_id: str) -> HumanTask | None:
+    return db.session.scalar(select(HumanTask).where(
+        HumanTask.subject_type == SUBJECT, HumanTask.subject_id == claim.id, HumanTask.bpmn_id == bpmn_id,
+        HumanTask.status == "open").order_by(HumanTask.id.desc()).limit(1))
+
+
+def _task_and_claim(task_id: int, user, form_key: str) -> tuple[HumanTask, CompensationClaim]:
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
+        raise engine.TaskNotAvailable("待办事项不存在")
+    if ht.org_id != user.organisation_id:
+        raise engine.TaskNotAvailable("无权处理该待办")
+    ht, _ = engine.open_task_for_update(ht.id, user)
+    claim = db.session.get(CompensationClaim, ht.subject_id)
+    db.session.refresh(claim)
+    return ht, claim
+
+
+def _touch(claim: CompensationClaim, status: str | None = None) -> None:
+    if status:
+        claim.status = status
+    claim.updated_at = now()
+
+
+# ------------------------------------------------------------------ 1. overdue report
+
+@dataclass
+class OverdueReport:
+    overdue_on: date
+    overdue_principal: Decimal
+    classification: str
+    note: str = ""
+
+
+def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim:
+    loan = db.session.scalar(select(Loan).where(Loan.id == loan_id).with_for_update())
+    if loan is None or loan.bank_id != user.organisation_id:
+        raise OperationError("只有放款银行可以报告该笔贷款逾期")
+    prior = existing_claim(loan.id)
+    if prior is not None:
+        raise OperationError(f"该笔贷款已有补偿案件 {prior.no}（{prior.status_label}），一笔贷款只能补偿一次")
+    if loan.status not in ("active", "overdue"):
+        raise OperationError("只有已备案、未结清的贷款可以报告逾期")
+    if data.classification not in CLASSIFICATIONS:
+        raise OperationError("请选择五级分类", "classification")
+    if data.overdue_on > today():
+        raise OperationError("逾期日期不能晚于今天", "overdue_on")
+    if data.overdue_on < loan.disbursed_on:
+        raise OperationError("逾期日期不能早于放款日期", "overdue_on")
+    principal = _money(data.overdue_principal, "overdue_principal")
+    if principal <= 0:
+        raise OperationError("逾期本金必须大于零", "overdue_principal")
+    if principal > loan.outstanding_principal:
+        raise OperationError(f"逾期本金不能超过贷款余额 {loan.outstanding_principal} 元", "overdue_principal")
+    scheme = loan.scheme
+    params = scheme.params
+    claim = CompensationClaim(
+        no=_next_no(), loan_id=loan.id, active_loan_id=loan.id, scheme_id=scheme.id, bank_id=loan.bank_id,
+        status="recovering", overdue_on=data.overdue_on, overdue_principal=principal,
+        classification=data.classification, report_note=(data.note or "").strip(), reported_by_id=user.id,
+        created_at=now(), updated_at=now())
+    db.session.add(claim)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise OperationError("该笔贷款已有补偿案件，一笔贷款只能补偿一次") from exc
+    previous_class = loan.classification
+    loan.status = "overdue"
+    loan.classification = data.classification
+
+    problems = eligibility_problems(claim, loan)
+    if params.get("advance_at_overdue"):
+        if problems:
+            claim.advance_refused_reason = "不符合政策条件，不予先行代偿：" + "；".join(problems)
+        else:
+            comp = rules.advance_amount(params, loan.product, principal)
+            claim.advance_requested = True
+            claim.advance_amount = Decimal(comp.result)
+            claim.advance_computation_json = json.dumps(comp.to_dict(), ensure_ascii=False)
+            claim.status = "advance_review"
+    audit.record(SUBJECT, claim.id, "overdue_reported", user, claim.report_note, details={
+        "loan_no": loan.no, "overdue_on": str(claim.overdue_on), "overdue_principal": str(principal),
+        "classification": CLASSIFICATIONS[data.classification],
+        "advance_amount": str(claim.advance_amount) if claim.advance_amount is not None else None})
+
+    finance = scheme.member_orgs("finance_bureau")
+    finoffice = scheme.member_orgs("financial_office")
+    payer = scheme.member_orgs(params.get("advance_payer_role") or "guarantee") or finance
+    gov = scheme.member_orgs(params.get("advance_approver_role") or "financial_office")
+    members = scheme.member_orgs(*params.get("joint_meeting_roles", []))
+    if not finance or not finoffice or not members:
+        raise OperationError("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员")
+    instance = engine.start("compensation", SUBJECT, claim.id, {
+        "title": f"{claim.no} · {loan.enterprise.name} · 逾期本金 {principal:,} 元",
+        "claim_id": claim.id, "bank_org_id": loan.bank_id,
+        "advance_requested": claim.advance_requested,
+        "finance_org_id": finance[0].id, "finoffice_org_id": finoffice[0].id,
+        "gov_org_id": (gov or finoffice)[0].id, "payer_org_id": payer[0].id if payer else finance[0].id,
+        "joint_members": [o.id for o in members], "joint_meeting_rule": params.get("joint_meeting_rule", "all"),
+    })
+    claim.instance_id = instance.id
+    db.session.flush()
+    if previous_class != loan.classification:
+        _after_classified(loan)
+    return claim
+
+
+# ------------------------------------------------------------------ 2. advance (江津; 凌源 实施方案)
+
+def advance_review(task_id: int, user, decision: str, opinion: str) -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_advance_review")
+    return _advance_decision(ht, claim, user, decision, opinion, "advance_approval", "advance_reviewed")
+
+
+def advance_approve(task_id: int, user, decision: str, opinion: str) -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_advance_approve")
+    return _advance_decision(ht, claim, user, decision, opinion, "advance_payment", "advance_approved")
+
+
+def _advance_decision(ht, claim, user, decision, opinion, next_status, action):
+    opinion = (opinion or "").strip()
+    if decision not in ("approve", "refuse"):
+        raise OperationError("请选择意见", "decision")
+    if decision == "refuse" and not opinion:
+        raise OperationError("不同意先行代偿须说明理由", "opinion")
+    if decision == "approve":
+        _touch(claim, next_status)
+    else:
+        claim.advance_refused_reason = opinion
+        _touch(claim, "recovering")
+    audit.record(SUBJECT, claim.id, f"{action}_{decision}", user, opinion)
+    engine.complete(ht.id, user, {"advance_decision": decision})
+    return claim
+
+
+def advance_pay(task_id: int, user, note: str) -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_advance_pay")
+    amount = claim.advance_amount or ZERO
+    if amount <= 0:
+        raise OperationError("先行代偿金额为零，无需拨付")
+    _post(claim, "advance", amount, f"comp-{claim.id}-advance", user,
+          f"{claim.no} 先行代偿 {claim.loan.no}")
+    claim.advance_paid_at = now()
+    _touch(claim, "recovering")
+    audit.record(SUBJECT, claim.id, "advance_paid", user, (note or "").strip(), details={"amount": str(amount)})
+    engine.complete(ht.id, user, {"advance_paid": str(amount)})
+    _after_payout(claim.scheme_id)
+    return claim
+
+
+# ------------------------------------------------------------------ 3. recovery
+
+RECOVERY_OPEN = ("advance_review", "advance_approval", "advance_payment", "recovering", "claim_pending",
+                 "returned", "settled")
+
+
+def _claim_for_bank(user, claim_id: int) -> CompensationClaim:
+    claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.id == claim_id).with_for_update())
+    if claim is None or not claim.can_record_recovery(user):
+        raise OperationError("只有放款银行可以登记追偿情况")
+    if claim.instance_id:
+        engine.locked_instance(claim.instance_id)  # serialise with workflow steps on this claim
+        db.session.refresh(claim)
+    return claim
+
+
+def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, note: str = "") -> Recovery:
+    claim = _claim_for_bank(user, claim_id)
+    if claim.status not in RECOVERY_OPEN:
+        raise OperationError("补偿申请审核、拨付期间不能登记追偿款；请在拨付完成后登记，系统将按政策计算返还基金的金额")
+    if kind not in RECOVERY_KINDS:
+        raise OperationError("请选择追偿方式", "kind")
+    if received_on > today():
+        raise OperationError("入账日期不能晚于今天", "received_on")
+    if received_on < claim.overdue_on:
+        raise OperationError("入账日期不能早于逾期日期", "received_on")
+    amount = _money(amount, "amount")
+    if amount <= 0:
+        raise OperationError("金额必须大于零", "amount")
+    left = claim.overdue_principal - recovered_total(claim)
+    if amount > left:
+        raise OperationError(f"累计收回本金不能超过逾期本金（尚余 {left} 元）", "amount")
+    rec = Recovery(claim_id=claim.id, kind=kind, received_on=received_on, amount=amount,
+                   note=(note or "").strip(), after_payout=fund_money_out(claim), recorded_by_id=user.id,
+                   created_at=now())
+    db.session.add(rec)
+    db.session.flush()
+    db.session.refresh(claim)
+    details = {"amount": str(amount), "kind": str(RECOVERY_KINDS[kind])}
+    if rec.after_payout:
+        params = claim.scheme.params
+        share, _src = rules.fund_share(params, claim.loan.product)
+        comp = rules.recovery_return(params, share, recovered_total(claim, True), costs_total(claim, True),
+                                     returned_total(claim), amount)
+        if comp is None:
+            details["fund_return"] = "政策未规定追回款返还基金"
+        else:
+            ret = Decimal(comp.result)
+            rec.fund_return = ret
+            rec.fund_return_computation_json = json.dumps(comp.to_dict(), ensure_ascii=False)
+            if ret > 0:
+                _post(claim, "recovery_return", ret, f"comp-{claim.id}-recovery-{rec.id}", user,
+                      f"{claim.no} 代偿后追回款返还基金")
+            details["fund_return"] = str(ret)
+    claim.updated_at = now()
+    audit.record(SUBJECT, claim.id, "recovery_recorded", user, rec.note, details=details)
+    db.session.flush()
+    return rec
+
+
+def record_cost(user, claim_id: int, incurred_on: date, amount, note: str = "") -> LitigationCost:
+    claim = _claim_for_bank(user, claim_id)
+    if claim.status not in RECOVERY_OPEN:
+        raise OperationError("补偿申请审核、拨付期间不能登记费用")
+    if incurred_on > today():
+        raise OperationError("日期不能晚于今天", "incurred_on")
+    amount = _money(amount, "amount")
+    if amount <= 0:
+        raise OperationError("金额必须大于零", "amount")
+    note = (note or "").strip()
+    if not note:
+        raise OperationError("请说明费用内容（诉讼费、执行费、律师费等）", "note")
+    cost = LitigationCost(claim_id=claim.id, incurred_on=incurred_on, amount=amount, note=note,
+                          after_payout=fund_money_out(claim), recorded_by_id=user.id, created_at=now())
+    db.session.add(cost)
+    claim.updated_at = now()
+    audit.record(SUBJECT, claim.id, "cost_recorded", user, note, details={"amount": str(amount)})
+    db.session.flush()
+    return cost
+
+
+def close_recovery(task_id: int, user, ended_on: date, note: str = "") -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_recovery_close")
+    if ended_on is None:
+        raise OperationError("请填写司法追偿结束日期", "ended_on")
+    if ended_on > today():
+        raise OperationError("追偿结束日期不能晚于今天", "ended_on")
+    if ended_on < claim.overdue_on:
+        raise OperationError("追偿结束日期不能早于逾期日期", "ended_on")
+    claim.recovery_ended_on = ended_on
+    _touch(claim, "claim_pending")
+    audit.record(SUBJECT, claim.id, "recovery_closed", user, (note or "").strip(), details={
+        "ended_on": str(ended_on), "recovered": str(recovered_total(claim))})
+    engine.complete(ht.id, user, {"recovery_ended_on": str(ended_on)})
+    return claim
+
+
+# ------------------------------------------------------------------ 4. claim
+
+def bank_compensated_so_far(claim: CompensationClaim) -> Decimal:
+    """This bank's fund share in the scheme on other claims approved, under review or paid (for a cap)."""
+    total = db.session.scalar(select(func.coalesce(func.sum(CompensationClaim.fund_share_amount), 0)).where(
+        CompensationClaim.scheme_id == claim.scheme_id, CompensationClaim.bank_id == claim.bank_id,
+        CompensationClaim.id != claim.id, CompensationClaim.status.in_(FUND_OUT_STATUSES)))
+    return Decimal(str(total or 0)).quantize(Decimal("0.01"))
+
+
+def compute_claim(claim: CompensationClaim) -> rules.Computation:
+    loan = claim.loan
+    facts = rules.ClaimFacts(
+        loan_amount=loan.amount, product=loan.product, overdue_principal=claim.overdue_principal,
+        recovered=recovered_total(claim), costs=costs_total(claim),
+        advanced=(claim.advance_amount or ZERO) if claim.advance_paid_at else ZERO,
+        returned=returned_total(claim), bank_paid_so_far=bank_compensated_so_far(claim))
+    return rules.claim_amount(claim.scheme.params, facts)
+
+
+@dataclass
+class ClaimInput:
+    classification: str
+    amount_recovered: Decimal
+    final_loss: Decimal
+    note: str = ""
+
+
+def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], written: list[str]) -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_claim")
+    loan = claim.loan
+    params = claim.scheme.params
+    if data.classification not in CLASSIFICATIONS:
+        raise OperationError("请选择五级分类", "classification")
+    if params.get("claimable_when") == "loss_class" and data.classification != "loss":
+        raise OperationError("该政策规定贷款划分至损失类后方可申报补偿", "classification")
+    recovered = recovered_total(claim)
+    if _money(data.amount_recovered, "amount_recovered") != recovered:
+        raise OperationError(f"追偿金额应与已登记的追偿入账合计 {recovered} 元一致", "amount_recovered")
+    comp = compute_claim(claim)
+    loss = Decimal(next(l.amount for l in comp.lines if l.label == "最终本金损失"))
+    if _money(data.final_loss, "final_loss") != loss:
+        raise OperationError(f"最终本金损失应为 {loss} 元（逾期本金减去收回额）", "final_loss")
+    present = {a.kind for a in attachments_of(claim.id)}
+    needed = ["claim_form", "loan_contract", "npl_proof"] + (["recovery_receipts"] if recovered > 0 else [])
+    for kind in needed:
+        if kind not in present and not files.get(kind):
+            raise OperationError(f"请上传{MATERIAL_KINDS[kind]}", kind)
+    all_files = [f for fs in files.values() for f in fs]
+    for name, blob in all_files:
+        uploads.inspect(blob, name)
+    for kind, fs in files.items():
+        for name, blob in fs:
+            sf = uploads.store(blob, name)
+            written.append(sf.stored_name)
+            db.session.add(Attachment(subject_type=SUBJECT, subject_id=claim.id, kind=kind,
+                                      original_name=sf.original_name, content_type=sf.content_type,
+                                      size=sf.size, sha256=sf.sha256, stored_name=sf.stored_name,
+                                      uploaded_by_id=user.id))
+    if loan.classification != data.classification:
+        loan.classification = data.classification
+        claim.classification = data.classification
+        _after_classified(loan)
+    problems = eligibility_problems(claim, loan)
+    net = Decimal(comp.result)
+    claim.computation_json = json.dumps(comp.to_dict(), ensure_ascii=False)
+    claim.final_loss = loss
+    claim.fund_share_amount = _line(comp, "按累计上限调整后基金应分担") or _capped_due(comp)
+    claim.eligible = not problems
+    claim.ineligible_reasons_json = json.dumps(problems, ensure_ascii=False)
+    claim.payout_amount = max(ZERO, net) if not problems else ZERO
+    claim.settle_return_amount = -net if net < 0 and not problems else None
+    claim.claim_note = (data.note or "").strip()
+    claim.claimed_at = now()
+    claim.review_round += 1
+    if problems:
+        claim.active_loan_id = None
+        _touch(claim, "ineligible")
+    else:
+        _touch(claim, "in_review")
+    audit.record(SUBJECT, claim.id, "claim_submitted", user, claim.claim_note, details={
+        "round": claim.review_round, "final_loss": str(loss), "payout": str(claim.payout_amount),
+        "not_eligible": problems})
+
+    def reset_review(workflow, task):
+        task.data.pop("review_decision", None)
+        task.data.pop("member_org_id", None)
+    engine.complete(ht.id, user, {"claim_eligible": not problems, "payout_positive": (claim.payout_amount or 0) > 0,
+                                  "review_decisions": []}, before_run=reset_review)
+    return claim
+
+
+def _line(comp: rules.Computation, label: str) -> Decimal | None:
+    for l in comp.lines:
+        if l.label == label:
+            return Decimal(l.amount)
+    return None
+
+
+def _capped_due(comp: rules.Computation) -> Decimal:
+    due = _line(comp, "基金应分担")
+    cap = _line(comp, "单笔代偿上限")
+    return min(due, cap) if cap is not None else due
+
+
+def attachments_of(claim_id: int) -> list[Attachment]:
+    return list(db.session.scalars(select(Attachment).where(
+        Attachment.subject_type == SUBJECT, Attachment.subject_id == claim_id).order_by(Attachment.id)))
+
+
+# ------------------------------------------------------------------ 5. joint review
+
+def joint_review(task_id: int, user, decision: str, opinion: str, violation: bool = False) -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_joint_review")
+    opinion = (opinion or "").strip()
+    if decision not in ("approve", "return", "reject"):
+        raise OperationError("请选择审核意见", "decision")
+    if decision != "approve" and not opinion:
+        raise OperationError("退回或不予补偿须写明理由", "opinion")
+    if violation and decision != "reject":
+        raise OperationError("认定违规时审核意见应为不予补偿", "decision")
+    db.session.add(ReviewOpinion(claim_id=claim.id, round=claim.review_round, org_id=user.organisation_id,
+                                 user_id=user.id, decision=decision, violation=violation, opinion=opinion, at=now()))
+    audit.record(SUBJECT, claim.id, f"review_{decision}", user, opinion,
+                 details={"round": claim.review_round, "org": user.organisation.name, "violation": violation})
+    result = engine.complete(ht.id, user, {"review_decision": decision})
+    db.session.flush()
+    db.session.refresh(claim)
+    if _open_task(claim, "joint_review") is not None:
+        return claim   # other members still to sign
+    if _open_task(claim, "claim_submit") is not None:
+        _touch(claim, "returned")
+        return claim
+    if _open_task(claim, "payout_letter") is not None:
+        _touch(claim, "letter_pending")
+        return claim
+    if result.instance.completed:
+        decisions = [o.decision for o in claim.opinions if o.round == claim.review_round]
+        outcome = rules.joint_review_outcome(decisions, result.data.get("joint_meeting_rule", "all"),
+                                             len(result.data.get("joint_members", [])))
+        if outcome == "pass":
+            _settle(claim, user)
+        else:
+            problems = eligibility_problems(claim, claim.loan)
+            claim.ineligible_reasons_json = json.dumps(problems, ensure_ascii=False)
+            claim.eligible = not problems
+            claim.active_loan_id = None
+            claim.payout_amount = ZERO
+            _touch(claim, "rejected")
+            audit.record(SUBJECT, claim.id, "claim_rejected", None, details={"round": claim.review_round})
+    return claim
+
+
+def _settle(claim: CompensationClaim, user) -> None:
+    """Close the case: the payout was made (or none was due); a negative balance goes back to the fund."""
+    if claim.settle_return_amount and claim.settle_return_amount > 0:
+        _post(claim, "recovery_return", claim.settle_return_amount, f"comp-{claim.id}-settle", user,
+              f"{claim.no} 据实清算，银行退回多代偿部分")
+    claim.settled_at = now()
+    claim.loan.status = "compensated"
+    _touch(claim, "settled")
+    audit.record(SUBJECT, claim.id, "settled", None, details={
+        "payout": str(claim.payout_amount or ZERO),
+        "returned": str(claim.settle_return_amount) if claim.settle_return_amount else None})
+
+
+# ------------------------------------------------------------------ 6. payout letter and disbursement
+
+def issue_letter(task_id: int, user, letter_no: str, note: str = "") -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_payout_letter")
+    letter_no = (letter_no or "").strip()
+    if not letter_no:
+        raise OperationError("请填写拨付函文号", "letter_no")
+    claim.letter_no = letter_no
+    claim.letter_issued_at = now()
+    engine.complete(ht.id, user, {"letter_no": letter_no})
+    db.session.flush()
+    task = _open_task(claim, "disburse")
+    days = int(claim.scheme.params.get("payout_working_days") or 5)
+    from app.core.workdays import calendar
+    due = calendar().deadline(claim.letter_issued_at, days)
+    if task is not None:
+        task.due_at = due
+    claim.payout_due_at = due
+    _touch(claim, "disbursing")
+    audit.record(SUBJECT, claim.id, "letter_issued", user, (note or "").strip(), details={
+        "letter_no": letter_no, "amount": str(claim.payout_amount), "working_days": days,
+        "due": due.strftime("%Y-%m-%d")})
+    db.session.flush()
+    return claim
+
+
+def payout_queue(scheme_id: int) -> list[CompensationClaim]:
+    """Approved claims waiting for money, in the order they are paid (黔江 art.14: judicial recovery end)."""
+    return list(db.session.scalars(select(CompensationClaim).where(
+        CompensationClaim.scheme_id == scheme_id,
+        CompensationClaim.status.in_(("letter_pending", "disbursing")))
+        .order_by(CompensationClaim.recovery_ended_on.asc().nulls_last(), CompensationClaim.id)))
+
+
+def disburse(task_id: int, user, note: str = "") -> CompensationClaim:
+    ht, claim = _task_and_claim(task_id, user, "comp_disburse")
+    amount = claim.payout_amount or ZERO
+    if amount <= 0:
+        raise OperationError("本案无需拨付")
+    fund_ops = _fund()
+    queue = payout_queue(claim.scheme_id)
+    ahead = []
+    for c in queue:
+        if c.id == claim.id:
+            break
+        ahead.append(c)
+    balance = fund_ops.balance(claim.scheme_id)
+    needed = sum((c.payout_amount or ZERO for c in ahead), ZERO) + amount
+    if ahead and balance < needed:
+        names = "、".join(f"{c.no}（司法追偿结束于 {c.recovery_ended_on}）" for c in ahead)
+        raise OperationError(f"基金余额 {balance:,} 元不足以支付全部已核准的补偿，须按司法追偿结束时间先后拨付："
+                             f"请先拨付 {names}")
+    _post(claim, "payout", amount, f"comp-{claim.id}-payout", user, f"{claim.no} 风险补偿拨付 {claim.loan.no}")
+    claim.paid_at = now()
+    claim.paid_late = bool(claim.payout_due_at and claim.paid_at > claim.payout_due_at)
+    audit.record(SUBJECT, claim.id, "disbursed", user, (note or "").strip(), details={
+        "amount": str(amount), "late": claim.paid_late})
+    engine.complete(ht.id, user, {"disbursed": str(amount)})
+    _settle(claim, user)
+    _after_payout(claim.scheme_id)
+    db.session.flush()
+    return claim
+
+
+# ------------------------------------------------------------------ deadlines
+
+def flag_overdue_tasks(at=None) -> int:
+    """Mark open compensation tasks past their due time (for queues and dashboards); returns how many."""
+    at = at or now()
+    tasks = list(db.session.scalars(select(HumanTask).where(
+        HumanTask.subject_type == SUBJECT, HumanTask.status == "open", HumanTask.overdue.is_(False),
+        HumanTask.due_at.is_not(None), HumanTask.due_at < at)))
+    for t in tasks:
+        t.overdue = True
+    db.session.flush()
+    return len(tasks)
+
+
+def visible_claims(user):
+    q = select(CompensationClaim)
+    org = user.organisation
+    if org.kind == "bank":
+        q = q.where(CompensationClaim.bank_id == org.id)
+    elif org.kind == "enterprise":
+        q = q.join(Loan, Loan.id == CompensationClaim.loan_id).where(Loan.enterprise_id == org.id)
+    elif org.kind != "admin":
+        from app.policies.models import SchemeMember
+        q = q.where(CompensationClaim.scheme_id.in_(
+            select(SchemeMember.scheme_id).where(SchemeMember.organisation_id == org.id)))
+    return q.order_by(CompensationClaim.created_at.desc())
+
+
+__all__ = ["OperationError", "report_overdue", "record_recovery", "record_cost", "submit_claim", "joint_review",
+           "issue_letter", "disburse", "OPEN_STATUSES"]

@@ -1,0 +1,195 @@
+"""Compensation pages: the overdue report, the claim page, recovery entries, the financial office's dashboard."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+import app.compensation.handlers  # noqa: F401  (registers the task pages and forms)
+from app.applications.models import Attachment
+from app.compensation import operations as ops
+from app.compensation.handlers import days_left
+from app.compensation.models import MATERIAL_KINDS, OPEN_STATUSES, SUBJECT, CompensationClaim
+from app.core import audit, uploads
+from app.core.db import db
+from app.core.i18n import _
+from app.core.timeutil import now, today
+from app.loans.models import CLASSIFICATIONS, Loan
+from app.workflow import engine
+from app.workflow.models import HumanTask
+from forms.compensation import LitigationCostForm, OverdueReportForm, RecoveryForm
+
+bp = Blueprint("compensation", __name__, url_prefix="/compensation")
+
+
+def _visible_or_404(claim_id: int) -> CompensationClaim:
+    claim = db.session.get(CompensationClaim, claim_id)
+    if claim is None or not claim.can_view(current_user):
+        abort(404)
+    return claim
+
+
+@bp.route("/")
+@login_required
+def index():
+    q = ops.visible_claims(current_user)
+    loan_id = request.args.get("loan", type=int)
+    if loan_id:
+        q = q.where(CompensationClaim.loan_id == loan_id)
+    claims = list(db.session.scalars(q.limit(500)))
+    return render_template("compensation/index.html", claims=claims)
+
+
+@bp.route("/report/<int:loan_id>", methods=["GET", "POST"])
+@login_required
+def report(loan_id):
+    loan = db.session.get(Loan, loan_id)
+    if loan is None or not loan.can_view(current_user):
+        abort(404)
+    if loan.bank_id != current_user.organisation_id:
+        abort(403)
+    form = OverdueReportForm()
+    existing = ops.existing_claim(loan.id)
+    if not form.is_submitted():
+        form.overdue_on.data = today()
+        form.overdue_principal.data = loan.outstanding_principal
+        form.classification.data = "substandard"
+    if form.validate_on_submit():
+        try:
+            claim = ops.report_overdue(current_user, loan.id, ops.OverdueReport(
+                overdue_on=form.overdue_on.data, overdue_principal=form.overdue_principal.data,
+                classification=form.classification.data, note=form.note.data))
+            db.session.commit()
+        except (ops.OperationError, engine.WorkflowError) as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            flash(_("已报告逾期，补偿案件 {no} 已启动").format(no=claim.no), "success")
+            return redirect(url_for("compensation.show", claim_id=claim.id))
+        return render_template("compensation/report.html", form=form, loan=loan, existing=existing), 400
+    status = 400 if form.is_submitted() else 200
+    return render_template("compensation/report.html", form=form, loan=loan, existing=existing), status
+
+
+def _field_error(form, exc):
+    target = getattr(form, getattr(exc, "field", None) or "", None)
+    if target is not None:
+        target.errors = list(target.errors) + [str(exc)]
+    else:
+        form.form_errors.append(str(exc))
+
+
+def _show(claim, recovery_form=None, cost_form=None, status=200):
+    events = audit.timeline(SUBJECT, claim.id)
+    if current_user.is_kind("enterprise"):
+        events = [e for e in events if e.visible_to_enterprise]
+    open_tasks = list(db.session.scalars(select(HumanTask).where(
+        HumanTask.subject_type == SUBJECT, HumanTask.subject_id == claim.id, HumanTask.status == "open")
+        .order_by(HumanTask.id)))
+    can_record = claim.can_record_recovery(current_user) and claim.status in ops.RECOVERY_OPEN
+    recovery_form = recovery_form or RecoveryForm(formdata=None)
+    cost_form = cost_form or LitigationCostForm(formdata=None)
+    if recovery_form.received_on.data is None:
+        recovery_form.received_on.data = today()
+    if cost_form.incurred_on.data is None:
+        cost_form.incurred_on.data = today()
+    preview = None
+    if claim.computation is None and claim.is_open and claim.status not in ("in_review",):
+        try:
+            preview = ops.compute_claim(claim).to_dict()
+        except ValueError:
+            preview = None
+    rounds = sorted({o.round for o in claim.opinions})
+    return render_template(
+        "compensation/show.html", claim=claim, loan=claim.loan, events=events, open_tasks=open_tasks,
+        attachments=ops.attachments_of(claim.id), material_kinds=MATERIAL_KINDS, can_record=can_record,
+        recovery_form=recovery_form, cost_form=cost_form, classifications=CLASSIFICATIONS,
+        recovered=ops.recovered_total(claim), costs=ops.costs_total(claim), returned=ops.returned_total(claim),
+        preview=preview, rounds=rounds, days_left={t.id: days_left(t.due_at) for t in open_tasks},
+        now=now()), status
+
+
+@bp.route("/<int:claim_id>")
+@login_required
+def show(claim_id):
+    return _show(_visible_or_404(claim_id))
+
+
+@bp.route("/<int:claim_id>/recoveries", methods=["POST"])
+@login_required
+def add_recovery(claim_id):
+    claim = _visible_or_404(claim_id)
+    form = RecoveryForm()
+    if form.validate_on_submit():
+        try:
+            rec = ops.record_recovery(current_user, claim.id, form.kind.data, form.received_on.data,
+                                      form.amount.data, form.note.data)
+            db.session.commit()
+        except (ops.OperationError, engine.WorkflowError) as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            msg = _("已登记追偿入账 {amount} 元").format(amount=f"{rec.amount:,}")
+            if rec.fund_return:
+                msg += _("，按政策返还基金 {amount} 元").format(amount=f"{rec.fund_return:,}")
+            flash(msg, "success")
+            return redirect(url_for("compensation.show", claim_id=claim.id))
+    return _show(db.session.get(CompensationClaim, claim_id), recovery_form=form, status=400)
+
+
+@bp.route("/<int:claim_id>/costs", methods=["POST"])
+@login_required
+def add_cost(claim_id):
+    claim = _visible_or_404(claim_id)
+    form = LitigationCostForm()
+    if form.validate_on_submit():
+        try:
+            ops.record_cost(current_user, claim.id, form.incurred_on.data, form.amount.data, form.note.data)
+            db.session.commit()
+        except (ops.OperationError, engine.WorkflowError) as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            flash(_("已登记诉讼等费用"), "success")
+            return redirect(url_for("compensation.show", claim_id=claim.id))
+    return _show(db.session.get(CompensationClaim, claim_id), cost_form=form, status=400)
+
+
+@bp.route("/attachments/<int:att_id>")
+@login_required
+def attachment(att_id):
+    att = db.session.get(Attachment, att_id)
+    if att is None or att.subject_type != SUBJECT:
+        abort(404)
+    _visible_or_404(att.subject_id)
+    return send_file(uploads.path_of(att.stored_name), mimetype=att.content_type,
+                     download_name=att.original_name, as_attachment=request.args.get("download") == "1")
+
+
+@bp.route("/dashboard")
+@login_required
+def dashboard():
+    """The financial office's view: open compensation tasks, overdue ones first, and the payout queue."""
+    if not current_user.is_kind("financial_office", "admin"):
+        abort(403)
+    claims_q = ops.visible_claims(current_user).where(CompensationClaim.status.in_(OPEN_STATUSES))
+    claims = {c.id: c for c in db.session.scalars(claims_q)}
+    tasks = list(db.session.scalars(select(HumanTask).where(
+        HumanTask.subject_type == SUBJECT, HumanTask.status == "open",
+        HumanTask.subject_id.in_(list(claims) or [0]))
+        .order_by(HumanTask.due_at.asc().nulls_last(), HumanTask.created_at)))
+    at = now()
+    overdue = [t for t in tasks if t.overdue or (t.due_at is not None and t.due_at < at)]
+    schemes = sorted({c.scheme for c in claims.values()}, key=lambda s: s.id)
+    queues = [(s, ops.payout_queue(s.id)) for s in schemes]
+    return render_template("compensation/dashboard.html", tasks=tasks, overdue=overdue, claims=claims,
+                           queues=[q for q in queues if q[1]], days_left={t.id: days_left(t.due_at) for t in tasks},
+                           now=at)
+
+
+def _register_diagram_access():
+    from app.workflow.views import register_subject
+    register_subject(SUBJECT, lambda i: db.session.get(CompensationClaim, i))
+
+
+_register_diagram_access()

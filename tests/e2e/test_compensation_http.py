@@ -1,0 +1,205 @@
+"""The compensation process over HTTP, for each preset, with the numbers of the seed's own rule."""
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from app.compensation.models import CompensationClaim, ReviewOpinion
+from app.core.audit import timeline
+from app.core.db import db
+from app.core.timeutil import now, today
+from app.fund import operations as fund_ops
+from app.fund.models import FundEntry
+from app.loans.models import Filing, Loan
+from app.workflow.models import HumanTask, ProcessInstance
+from tests.conftest import PDF
+
+D = Decimal
+MEMBERS = ("finoffice", "finance", "pboc", "cbirc")
+
+
+# ------------------------------------------------------------------ helpers
+
+def make_loan(w, amount="1000000.00", product=None, eligible=True, eligibility=None, bank=None, **kw) -> Loan:
+    """A filed, active loan inserted directly (the loan-application flow is tested elsewhere)."""
+    params = w.scheme.params
+    bank = bank or w.bank
+    n = db.session.scalar(select(func.count(Loan.id))) + 1
+    loan = Loan(no=f"DK-T{w.tag}-{n:04d}", scheme_id=w.scheme.id, bank_id=bank.id, enterprise_id=w.firm.id,
+                sector_id=w.sector.id, contract_no=f"HT-{w.tag}-{n}",
+                product=product or params["products"][0]["code"], amount=D(amount), annual_rate=D("5.0000"),
+                term_months=12, disbursed_on=today() - timedelta(days=400), outstanding_principal=D(amount),
+                status="active", eligible=eligible, eligibility_json=json.dumps(eligibility or []), **kw)
+    db.session.add(loan)
+    db.session.flush()
+    for org in w.scheme.member_orgs(*params["filing_recipient_roles"]):
+        db.session.add(Filing(loan_id=loan.id, recipient_id=org.id, acknowledged_at=now()))
+    db.session.commit()
+    return loan
+
+
+def task(org, form_key, claim_id) -> HumanTask | None:
+    db.session.expire_all()
+    return db.session.scalar(select(HumanTask).where(
+        HumanTask.org_id == org.id, HumanTask.form_key == form_key, HumanTask.subject_type == "compensation_claim",
+        HumanTask.subject_id == claim_id, HumanTask.status == "open"))
+
+
+def claim_of(loan) -> CompensationClaim:
+    db.session.expire_all()
+    return db.session.scalar(select(CompensationClaim).where(CompensationClaim.loan_id == loan.id)
+                             .order_by(CompensationClaim.id.desc()).limit(1))
+
+
+def balance(w) -> Decimal:
+    db.session.expire_all()
+    return fund_ops.balance(w.scheme.id)
+
+
+def entries(w, kind=None):
+    q = select(FundEntry).where(FundEntry.scheme_id == w.scheme.id)
+    if kind:
+        q = q.where(FundEntry.kind == kind)
+    return list(db.session.scalars(q.order_by(FundEntry.id)))
+
+
+def ok(r):
+    assert r.status_code == 302, r.data.decode()[:4000]
+    return r
+
+
+def report(w, bank, loan, principal, classification="substandard", days_ago=100):
+    return bank.post(f"/compensation/report/{loan.id}", data={
+        "overdue_on": (today() - timedelta(days=days_ago)).isoformat(), "overdue_principal": principal,
+        "classification": classification, "note": "连续三期未付息，本金逾期"})
+
+
+def recover(bank, claim, amount, kind="court", days_ago=50):
+    return bank.post(f"/compensation/{claim.id}/recoveries", data={
+        "kind": kind, "received_on": (today() - timedelta(days=days_ago)).isoformat(), "amount": amount,
+        "note": "法院执行款入账"})
+
+
+def close_recovery(w, bank, claim, days_ago=10):
+    t = task(w.bank, "comp_recovery_close", claim.id)
+    assert t is not None
+    ok(bank.post(f"/tasks/{t.id}", data={"ended_on": (today() - timedelta(days=days_ago)).isoformat(),
+                                         "note": "执行终结"}))
+
+
+def files(**over):
+    data = {k: (io.BytesIO(PDF), f"{k}.pdf") for k in ("claim_form", "loan_contract", "recovery_receipts", "npl_proof")}
+    data.update(over)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def submit_claim(w, bank, claim, recovered, final_loss, classification="loss", with_files=True):
+    t = task(w.bank, "comp_claim", claim.id)
+    assert t is not None
+    data = {"classification": classification, "amount_recovered": recovered, "final_loss": final_loss,
+            "note": "申请补偿"}
+    if with_files:
+        data.update(files())
+    return bank.post(f"/tasks/{t.id}", data=data, content_type="multipart/form-data")
+
+
+def review_all(w, login, claim, decision="approve", members=MEMBERS, opinion="同意"):
+    for key in members:
+        t = task(w.units[key], "comp_joint_review", claim.id)
+        assert t is not None, key
+        ok(login(w.user(key)).post(f"/tasks/{t.id}", data={"decision": decision, "opinion": opinion}))
+
+
+def letter_and_pay(w, login, claim, letter_no="金管办函〔2026〕1号"):
+    t = task(w.units["finoffice"], "comp_payout_letter", claim.id)
+    assert t is not None
+    ok(login(w.user("finoffice")).post(f"/tasks/{t.id}", data={"letter_no": letter_no}))
+    t = task(w.units["finance"], "comp_disburse", claim.id)
+    assert t is not None and t.due_at is not None
+    return login(w.user("finance")).post(f"/tasks/{t.id}", data={"note": "国库集中支付"})
+
+
+def line(claim, label) -> Decimal:
+    return D(next(l["amount"] for l in claim.computation["lines"] if l["label"] == label))
+
+
+# ------------------------------------------------------------------ 黔江: 50% of the loss after recovery
+
+def test_qianjiang_full_process(world, login):
+    w = world("qianjiang_2018")
+    loan = make_loan(w, "1000000.00")
+    start = balance(w)
+    assert start == D("20000000.00")
+    bank = login(w.user("officer"))
+    page = bank.get(f"/loans/{loan.id}").data.decode()
+    assert 'id="report-overdue"' in page
+    assert 'id="report-overdue"' not in login(w.user("other_bank")).get(f"/loans/{loan.id}").data.decode()
+    assert login(w.user("other_bank")).get(f"/compensation/report/{loan.id}").status_code == 404
+
+    ok(report(w, bank, loan, "800000.00"))
+    claim = claim_of(loan)
+    assert claim.status == "recovering" and not claim.advance_requested
+    assert db.session.get(Loan, loan.id).status == "overdue"
+    assert db.session.get(Loan, loan.id).classification == "substandard"
+
+    ok(recover(bank, claim, "100000.00", "court"))
+    ok(recover(bank, claim, "50000.00", "collateral", days_ago=40))
+    r = recover(bank, claim, "700000.00")          # more than the overdue principal left
+    assert r.status_code == 400 and "累计收回本金不能超过逾期本金" in r.data.decode()
+    ok(bank.post(f"/compensation/{claim.id}/costs", data={
+        "incurred_on": (today() - timedelta(days=60)).isoformat(), "amount": "8000.00", "note": "诉讼费"}))
+    assert balance(w) == start                      # nothing paid yet, nothing returned
+    close_recovery(w, bank, claim)
+
+    # the claim page of the task shows the computation before submitting
+    t = task(w.bank, "comp_claim", claim.id)
+    page = bank.get(f"/tasks/{t.id}").data.decode()
+    assert "325,000.00" in page and "四舍五入到分" in page
+    # a wrong final loss is refused next to its field; nothing stored
+    r = submit_claim(w, bank, claim, "150000.00", "700000.00")
+    assert r.status_code == 400 and "最终本金损失应为 650000.00 元" in r.data.decode()
+    # a missing non-performing proof is refused
+    t = task(w.bank, "comp_claim", claim.id)
+    r = bank.post(f"/tasks/{t.id}", data={"classification": "loss", "amount_recovered": "150000.00",
+                                          "final_loss": "650000.00", **files(npl_proof=None)},
+                  content_type="multipart/form-data")
+    assert r.status_code == 400 and "请上传不良贷款证明" in r.data.decode()
+    assert claim_of(loan).status == "claim_pending"
+    ok(submit_claim(w, bank, claim, "150000.00", "650000.00"))
+    claim = claim_of(loan)
+    assert claim.status == "in_review"
+    assert claim.final_loss == D("650000.00") and claim.payout_amount == D("325000.00")
+    assert line(claim, "银行承担") == D("325000.00")
+    assert claim.computation["rounding"] == "half_up"
+
+    # the four member units sign in parallel
+    review_all(w, login, claim)
+    claim = claim_of(loan)
+    assert claim.status == "letter_pending"
+    ok(letter_and_pay(w, login, claim))
+    claim = claim_of(loan)
+    assert claim.status == "settled" and claim.paid_at is not None and not claim.paid_late
+    assert balance(w) == start - D("325000.00")
+    payouts = entries(w, "payout")
+    assert len(payouts) == 1 and payouts[0].amount == D("325000.00") and payouts[0].ref_id == claim.id
+    assert db.session.get(Loan, loan.id).status == "compensated"
+    assert db.session.get(ProcessInstance, claim.instance_id).completed
+
+    page = bank.get(f"/compensation/{claim.id}").data.decode()
+    assert "已补偿结清" in page and 'id="diagram"' in page and "325,000.00" in page
+    progress = bank.get(f"/workflow/instances/{claim.instance_id}/progress.json").get_json()
+    assert "disburse" in progress["completed"]
+    assert login(w.user("other_bank")).get(f"/compensation/{claim.id}").status_code == 404
+
+    # one loan, one compensation
+    r = report(w, bank, loan, "100000.00")
+    assert r.status_code in (400, 403)
+    assert claim.no in r.data.decode() or r.status_code == 403
+    actions = [e.action for e in timeline("compensation_claim", claim.id)]
+    assert actions[:3] == ["overdue_reported", "recovery_recorded", "recovery_recorded"]
+    assert actions[-2:] == ["disbursed", "settled"]
