@@ -203,3 +203,173 @@ def test_qianjiang_full_process(world, login):
     actions = [e.action for e in timeline("compensation_claim", claim.id)]
     assert actions[:3] == ["overdue_reported", "recovery_recorded", "recovery_recorded"]
     assert actions[-2:] == ["disbursed", "settled"]
+
+
+def test_qianjiang_send_back_and_re_review(world, login):
+    w = world("qianjiang_2018")
+    loan = make_loan(w, "600000.00")
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "600000.00"))
+    claim = claim_of(loan)
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "0.00", "600000.00", with_files=True))
+    claim = claim_of(loan)
+    assert claim.status == "in_review" and claim.review_round == 1 and claim.payout_amount == D("300000.00")
+
+    # the financial office approves; the central bank sends it back; the others' tasks are withdrawn
+    t = task(w.units["finoffice"], "comp_joint_review", claim.id)
+    ok(login(w.user("finoffice")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "同意"}))
+    t = task(w.units["pboc"], "comp_joint_review", claim.id)
+    r = login(w.user("pboc")).post(f"/tasks/{t.id}", data={"decision": "return", "opinion": ""})
+    assert r.status_code == 400 and "退回或不予补偿须写明理由" in r.data.decode()
+    ok(login(w.user("pboc")).post(f"/tasks/{t.id}", data={"decision": "return", "opinion": "请补充抵押物处置拍卖成交确认书"}))
+    claim = claim_of(loan)
+    assert claim.status == "returned"
+    assert task(w.units["finance"], "comp_joint_review", claim.id) is None
+    assert task(w.units["cbirc"], "comp_joint_review", claim.id) is None
+    page = bank.get(f"/compensation/{claim.id}").data.decode()
+    assert "请补充抵押物处置拍卖成交确认书" in page and "退回银行补正" in page
+
+    # the bank corrects (materials already on file; one more document) and resubmits: a fresh round
+    t = task(w.bank, "comp_claim", claim.id)
+    assert 'id="returned"' in bank.get(f"/tasks/{t.id}").data.decode()
+    ok(bank.post(f"/tasks/{t.id}", data={"classification": "loss", "amount_recovered": "0.00",
+                                         "final_loss": "600000.00", "note": "已补充",
+                                         "other": (io.BytesIO(PDF), "auction.pdf")},
+                 content_type="multipart/form-data"))
+    claim = claim_of(loan)
+    assert claim.status == "in_review" and claim.review_round == 2
+    for key in MEMBERS:
+        assert task(w.units[key], "comp_joint_review", claim.id) is not None, key
+    review_all(w, login, claim)
+    claim = claim_of(loan)
+    assert claim.status == "letter_pending"
+    rounds = [(o.round, o.decision) for o in db.session.scalars(
+        select(ReviewOpinion).where(ReviewOpinion.claim_id == claim.id).order_by(ReviewOpinion.id))]
+    assert rounds[:2] == [(1, "approve"), (1, "return")] and [d for r_, d in rounds[2:]] == ["approve"] * 4
+    ok(letter_and_pay(w, login, claim))
+    assert claim_of(loan).status == "settled"
+
+
+def test_qianjiang_all_rule_one_reject_refuses(world, login):
+    w = world("qianjiang_2018")
+    loan = make_loan(w, "400000.00")
+    bank = login(w.user("officer"))
+    start = balance(w)
+    ok(report(w, bank, loan, "400000.00"))
+    claim = claim_of(loan)
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "0.00", "400000.00"))
+    review_all(w, login, claim, members=("finoffice", "finance", "pboc"))
+    t = task(w.units["cbirc"], "comp_joint_review", claim.id)
+    ok(login(w.user("cbirc")).post(f"/tasks/{t.id}", data={
+        "decision": "reject", "violation": "y", "opinion": "银行未按规定进行贷后管理"}))
+    claim = claim_of(loan)
+    assert claim.status == "rejected" and claim.active_loan_id is None
+    assert balance(w) == start
+    page = bank.get(f"/compensation/{claim.id}").data.decode()
+    assert 'id="ineligible"' in page and "违反法律法规或内部管理制度" in page
+
+
+def test_ineligible_loan_gets_no_payout_and_says_why(world, login):
+    w = world("qianjiang_2018")
+    loan = make_loan(w, "500000.00", eligible=False, eligibility=[
+        {"code": "rate", "passed": False, "message": "年利率 8.00% 超过上限 7.35%"}])
+    bank = login(w.user("officer"))
+    start = balance(w)
+    ok(report(w, bank, loan, "500000.00"))
+    claim = claim_of(loan)
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "0.00", "500000.00"))
+    claim = claim_of(loan)
+    assert claim.status == "ineligible" and claim.payout_amount == 0
+    assert db.session.get(ProcessInstance, claim.instance_id).completed
+    assert balance(w) == start and not entries(w, "payout")
+    page = bank.get(f"/compensation/{claim.id}").data.decode()
+    assert 'id="ineligible"' in page and "年利率 8.00% 超过上限 7.35%" in page
+
+
+# ------------------------------------------------------------------ 江津: 65 : 35, advanced at overdue
+
+def _advance(w, login, claim):
+    t = task(w.units["finance"], "comp_advance_review", claim.id)
+    assert t is not None
+    ok(login(w.user("finance")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "材料齐全"}))
+    t = task(w.units["finoffice"], "comp_advance_approve", claim.id)
+    assert t is not None
+    ok(login(w.user("finoffice")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "同意"}))
+    t = task(w.units["guarantee"], "comp_advance_pay", claim.id)
+    assert t is not None
+    return login(w.user("guarantee")).post(f"/tasks/{t.id}", data={"note": "代偿凭证 001"})
+
+
+def test_jiangjin_advance_recovery_return_and_settlement(world, login):
+    w = world("jiangjin_2020")
+    loan = make_loan(w, "1000000.00")
+    start = balance(w)
+    assert start == D("30000000.00")
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "1000000.00"))
+    claim = claim_of(loan)
+    assert claim.status == "advance_review" and claim.advance_amount == D("650000.00")
+    lines = {l["label"]: D(l["amount"]) for l in claim.advance_computation["lines"]}
+    assert lines["先行代偿金额"] == D("650000.00") and lines["银行承担"] == D("350000.00")
+    # no recovery task before the advance branch is done
+    assert task(w.bank, "comp_recovery_close", claim.id) is None
+    ok(_advance(w, login, claim))
+    claim = claim_of(loan)
+    assert claim.status == "recovering" and claim.advance_paid_at is not None
+    assert balance(w) == start - D("650000.00")
+    assert [e.amount for e in entries(w, "advance")] == [D("650000.00")]
+
+    # a recovery after the advance: 65% of it goes back to the fund at once
+    ok(recover(bank, claim, "200000.00"))
+    claim = claim_of(loan)
+    assert claim.recoveries[0].after_payout and claim.recoveries[0].fund_return == D("130000.00")
+    assert balance(w) == start - D("650000.00") + D("130000.00")
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "200000.00", "800000.00", classification="loss"))
+    claim = claim_of(loan)
+    assert line(claim, "基金应分担") == D("520000.00")
+    assert line(claim, "据实清算差额") == D("0.00") and claim.payout_amount == D("0.00")
+    review_all(w, login, claim)
+    claim = claim_of(loan)
+    # settled at the review: the advance net of the return is exactly the fund's 65% of the final loss
+    assert claim.status == "settled" and task(w.units["finoffice"], "comp_payout_letter", claim.id) is None
+    assert db.session.get(Loan, loan.id).status == "compensated"
+    assert not entries(w, "payout")
+
+    # a later recovery still returns 65% of it
+    ok(recover(bank, claim, "100000.00", "guarantor", days_ago=1))
+    assert balance(w) == start - D("650000.00") + D("130000.00") + D("65000.00")
+    page = bank.get(f"/compensation/{claim.id}").data.decode()
+    assert "195,000.00" in page   # returned in total
+
+
+def test_jiangjin_failed_advance_leaves_ledger_and_workflow_unchanged(world, login):
+    w = world("jiangjin_2020")
+    loan = make_loan(w, "1000000.00")
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "1000000.00"))
+    claim = claim_of(loan)
+    t = task(w.units["finance"], "comp_advance_review", claim.id)
+    ok(login(w.user("finance")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "材料齐全"}))
+    t = task(w.units["finoffice"], "comp_advance_approve", claim.id)
+    ok(login(w.user("finoffice")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "同意"}))
+    # the pool has been drained almost empty by earlier advances
+    fund_ops.post(w.scheme.id, "advance", balance(w) - D("100000.00"), key=f"drain-{w.tag}")
+    db.session.commit()
+    inst = db.session.get(ProcessInstance, claim.instance_id)
+    state, version = inst.state, inst.version
+    events = len(timeline("compensation_claim", claim.id))
+
+    t = task(w.units["guarantee"], "comp_advance_pay", claim.id)
+    r = login(w.user("guarantee")).post(f"/tasks/{t.id}", data={"note": "代偿凭证 001"})
+    assert r.status_code == 400 and "风险补偿基金余额不足" in r.data.decode()
+    claim = claim_of(loan)
+    assert claim.status == "advance_payment" and claim.advance_paid_at is None
+    assert task(w.units["guarantee"], "comp_advance_pay", claim.id).id == t.id
+    inst = db.session.get(ProcessInstance, claim.instance_id)
+    assert (inst.state, inst.version) == (state, version)
+    assert len(timeline("compensation_claim", claim.id)) == events
+    assert balance(w) == D("100000.00") and len(entries(w, "advance")) == 1
