@@ -373,3 +373,201 @@ def test_jiangjin_failed_advance_leaves_ledger_and_workflow_unchanged(world, log
     assert (inst.state, inst.version) == (state, version)
     assert len(timeline("compensation_claim", claim.id)) == events
     assert balance(w) == D("100000.00") and len(entries(w, "advance")) == 1
+
+
+# ------------------------------------------------------------------ 凌源: 30% of principal, loss class only, caps
+
+def test_lingyuan_loss_class_cap_majority_and_net_recovery_return(world, login):
+    w = world("lingyuan_2020")
+    loan = make_loan(w, "2000000.00")
+    start = balance(w)
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "2000000.00", classification="doubtful"))
+    claim = claim_of(loan)
+    assert claim.status == "recovering" and not claim.advance_requested
+    ok(recover(bank, claim, "100000.00"))
+    ok(bank.post(f"/compensation/{claim.id}/costs", data={
+        "incurred_on": (today() - timedelta(days=45)).isoformat(), "amount": "20000.00", "note": "诉讼费、律师费"}))
+    close_recovery(w, bank, claim)
+    # only loans classified as loss may be claimed (凌源 art.14)
+    r = submit_claim(w, bank, claim, "100000.00", "1920000.00", classification="doubtful")
+    assert r.status_code == 400 and "划分至损失类后方可申报" in r.data.decode()
+    ok(submit_claim(w, bank, claim, "100000.00", "1920000.00", classification="loss"))
+    claim = claim_of(loan)
+    assert db.session.get(Loan, loan.id).classification == "loss"
+    # 30% of the loss net of costs is 576,000; capped at 500,000 per loan
+    assert line(claim, "基金应分担") == D("576000.00") and line(claim, "单笔代偿上限") == D("500000.00")
+    assert claim.payout_amount == D("500000.00") and claim.computation["rounding"] == "down"
+    # majority rule: three of four suffice
+    review_all(w, login, claim, members=("finoffice", "finance", "pboc"))
+    t = task(w.units["cbirc"], "comp_joint_review", claim.id)
+    ok(login(w.user("cbirc")).post(f"/tasks/{t.id}", data={"decision": "reject", "opinion": "追偿不充分"}))
+    claim = claim_of(loan)
+    assert claim.status == "letter_pending"
+    ok(letter_and_pay(w, login, claim))
+    assert balance(w) == start - D("500000.00")
+
+    # after the payout: recovered minus litigation costs, split by the payout ratio (30%)
+    ok(bank.post(f"/compensation/{claim.id}/costs", data={
+        "incurred_on": (today() - timedelta(days=1)).isoformat(), "amount": "10000.00", "note": "执行费"}))
+    ok(recover(bank, claim, "300000.00", "court", days_ago=1))
+    claim = claim_of(loan)
+    assert claim.recoveries[-1].fund_return == D("87000.00")
+    assert balance(w) == start - D("500000.00") + D("87000.00")
+
+
+def test_lingyuan_rating_and_first_loan_refused(world, login):
+    from app.applications.models import LoanApplication
+    w = world("lingyuan_2020")
+    app_ = LoanApplication(no=f"ZX-T{w.tag}", scheme_id=w.scheme.id, enterprise_id=w.firm.id, sector_id=w.sector.id,
+                           department_id=w.dept.id, recommended_bank_id=w.bank.id, amount=D("300000.00"),
+                           term_months=12, purpose="周转", repayment_plan="到期还本", repayment_source="销售回款",
+                           credit_rating="BBB", first_loan=False, status="filed")
+    db.session.add(app_)
+    db.session.flush()
+    loan = make_loan(w, "300000.00", application_id=app_.id)
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "300000.00", classification="loss"))
+    claim = claim_of(loan)
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "0.00", "300000.00"))
+    claim = claim_of(loan)
+    assert claim.status == "ineligible"
+    page = bank.get(f"/compensation/{claim.id}").data.decode()
+    assert "政策仅补偿首贷" in page and "低于政策要求的 A 级" in page
+
+
+def test_lingyuan_draft_advances_70_percent_at_overdue(world, login):
+    w = world("lingyuan_2020_draft")
+    loan = make_loan(w, "333333.33")
+    start = balance(w)
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "333333.33", classification="substandard"))
+    claim = claim_of(loan)
+    # 333,333.33 × 70% = 233,333.331 → rounded down to the fen
+    assert claim.advance_amount == D("233333.33")
+    assert claim.advance_computation["rounding_label"] == "向下舍去到分"
+    ok(_advance(w, login, claim))
+    assert balance(w) == start - D("233333.33")
+    ok(recover(bank, claim, "33333.33"))
+    claim = claim_of(loan)
+    assert claim.recoveries[0].fund_return == D("23333.33")   # 33,333.33 × 70% = 23,333.331, down
+
+
+# ------------------------------------------------------------------ 永川: share by product
+
+@pytest.mark.parametrize("product,share_amount", [("xinyongdai", "250000.00"), ("zengxindai", "300000.00"),
+                                                  ("danbaodai", "150000.00")])
+def test_yongchuan_share_by_product(world, login, product, share_amount):
+    w = world("yongchuan_2023")
+    loan = make_loan(w, "800000.00", product=product)
+    start = balance(w)
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "800000.00"))
+    claim = claim_of(loan)
+    ok(recover(bank, claim, "300000.00", "repayment"))
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "300000.00", "500000.00"))
+    claim = claim_of(loan)
+    assert claim.payout_amount == D(share_amount)
+    assert any("产品" in l["label"] for l in claim.computation["lines"])
+    review_all(w, login, claim)
+    ok(letter_and_pay(w, login, claim))
+    assert balance(w) == start - D(share_amount)
+
+
+# ------------------------------------------------------------------ deadline and payout order
+
+def test_late_payout_flagged_on_queue_and_dashboard(world, login):
+    from app.compensation.operations import flag_overdue_tasks
+    w = world("qianjiang_2018")
+    loan = make_loan(w, "200000.00")
+    bank = login(w.user("officer"))
+    ok(report(w, bank, loan, "200000.00"))
+    claim = claim_of(loan)
+    close_recovery(w, bank, claim)
+    ok(submit_claim(w, bank, claim, "0.00", "200000.00"))
+    review_all(w, login, claim)
+    t = task(w.units["finoffice"], "comp_payout_letter", claim.id)
+    finoffice = login(w.user("finoffice"))
+    ok(finoffice.post(f"/tasks/{t.id}", data={"letter_no": "金管办函〔2026〕7号"}))
+    t = task(w.units["finance"], "comp_disburse", claim.id)
+    claim = claim_of(loan)
+    from app.core.timeutil import local
+    from app.core.workdays import calendar
+    received = local(claim.letter_issued_at).date()
+    assert local(t.due_at).date() == calendar().add_working_days(received, 5)
+    assert claim.payout_due_at == t.due_at
+    finance = login(w.user("finance"))
+    page = finance.get(f"/tasks/{t.id}").data.decode()
+    assert 'id="days-left"' in page and "剩余 5 个工作日" in page
+    dash = finoffice.get("/compensation/dashboard").data.decode()
+    assert 'id="overdue-count">0<' in dash and claim.no in dash
+
+    # the deadline passes without payment
+    past = now() - timedelta(days=1)
+    t.due_at = past
+    claim.payout_due_at = past
+    db.session.commit()
+    assert flag_overdue_tasks() == 1
+    db.session.commit()
+    assert task(w.units["finance"], "comp_disburse", claim.id).overdue
+    queue = finance.get("/tasks/").data.decode()
+    assert "已逾期" in queue and claim.no in queue
+    dash = finoffice.get("/compensation/dashboard").data.decode()
+    assert 'id="overdue-count">1<' in dash and "table-danger" in dash
+    assert 'id="overdue-flag"' in finance.get(f"/tasks/{t.id}").data.decode()
+    assert login(w.user("officer")).get("/compensation/dashboard").status_code == 403
+
+    ok(finance.post(f"/tasks/{t.id}", data={"note": "迟付"}))
+    claim = claim_of(loan)
+    assert claim.status == "settled" and claim.paid_late
+    assert 'id="paid-late"' in bank.get(f"/compensation/{claim.id}").data.decode()
+
+
+def test_payout_order_by_recovery_end_when_fund_is_short(world, login):
+    w = world("qianjiang_2018")
+    # earlier payouts have left 3,000,000 in the fund
+    fund_ops.post(w.scheme.id, "payout", D("17000000.00"), key=f"earlier-{w.tag}", memo="此前拨付")
+    db.session.commit()
+    bank = login(w.user("officer"))
+    late_end = make_loan(w, "4000000.00")
+    early_end = make_loan(w, "4000000.00")
+    claims = {}
+    for loan, ended_days_ago in ((late_end, 5), (early_end, 20)):
+        ok(report(w, bank, loan, "4000000.00"))
+        c = claim_of(loan)
+        close_recovery(w, bank, c, days_ago=ended_days_ago)
+        ok(submit_claim(w, bank, c, "0.00", "4000000.00"))
+        review_all(w, login, c)
+        t = task(w.units["finoffice"], "comp_payout_letter", c.id)
+        ok(login(w.user("finoffice")).post(f"/tasks/{t.id}", data={"letter_no": f"函{c.id}"}))
+        claims[loan.id] = claim_of(loan)
+    a, b = claims[late_end.id], claims[early_end.id]
+    assert a.payout_amount == b.payout_amount == D("2000000.00")
+    finance = login(w.user("finance"))
+
+    # the claim whose judicial recovery ended later may not jump the queue
+    ta = task(w.units["finance"], "comp_disburse", a.id)
+    inst = db.session.get(ProcessInstance, a.instance_id)
+    state, version = inst.state, inst.version
+    r = finance.post(f"/tasks/{ta.id}", data={"note": ""})
+    assert r.status_code == 400 and b.no in r.data.decode() and "司法追偿结束时间先后" in r.data.decode()
+    assert balance(w) == D("3000000.00")
+    inst = db.session.get(ProcessInstance, a.instance_id)
+    assert (inst.state, inst.version) == (state, version) and claim_of(late_end).status == "disbursing"
+
+    tb = task(w.units["finance"], "comp_disburse", b.id)
+    ok(finance.post(f"/tasks/{tb.id}", data={"note": ""}))
+    assert balance(w) == D("1000000.00") and claim_of(early_end).status == "settled"
+
+    # now the fund cannot pay the next one at all: refused, nothing changes
+    r = finance.post(f"/tasks/{ta.id}", data={"note": ""})
+    assert r.status_code == 400 and "风险补偿基金余额不足" in r.data.decode()
+    assert balance(w) == D("1000000.00") and claim_of(late_end).status == "disbursing"
+    assert task(w.units["finance"], "comp_disburse", a.id) is not None
+
+    fund_ops.post(w.scheme.id, "capital_injection", D("1500000.00"), key=f"topup-{w.tag}", memo="追加注资")
+    db.session.commit()
+    ok(finance.post(f"/tasks/{ta.id}", data={"note": ""}))
+    assert balance(w) == D("500000.00") and claim_of(late_end).status == "settled"
