@@ -54,6 +54,9 @@ def _import_models():
     import app.policies.models  # noqa: F401
     import app.applications.models  # noqa: F401
     import app.loans.models  # noqa: F401
+    import app.tasks.models  # noqa: F401
+    import app.notifications.models  # noqa: F401
+    import app.duties.models  # noqa: F401
     import app.compensation.models  # noqa: F401
     import app.fund.models  # noqa: F401
 
@@ -65,9 +68,14 @@ def _register_blueprints(app):
     from app.tasks_ui.views import bp as tasks_bp
     from app.admin.views import bp as admin_bp
     from app.workflow.views import bp as workflow_bp
+    from app.notifications.views import bp as notifications_bp
+    from app.tasks.views import bp as jobs_bp
+    from app.duties.views import bp as duties_bp
     from app.compensation.views import bp as compensation_bp
 
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp):
+        app.register_blueprint(bp)
+    for bp in (notifications_bp, jobs_bp, duties_bp):
         app.register_blueprint(bp)
     for bp in (compensation_bp,):
         app.register_blueprint(bp)

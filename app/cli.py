@@ -9,6 +9,9 @@ def register(app):
     def zx():
         """zengxin administration."""
 
+    from app.tasks.cli import register_jobs
+    register_jobs(zx)
+
     @zx.command("init-db")
     def init_db():
         """Create the schema (migrations), reference data, and deploy the BPMN files."""

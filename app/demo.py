@@ -34,13 +34,19 @@ UNITS = [
     ("pboc", OrgKind.pboc, "人民银行区中心支行", "PBoC District Sub-branch"),
     ("cbirc", OrgKind.regulator, "银保监区分局", "Banking and Insurance Regulator, District Office"),
 ]
+# credit-data source units (黔江方案: 税务、社保、公积金、供水、供电、供气 ...); each gets the quarterly upload duty
+DATA_SOURCES = [("tax", "区税务局", "District Tax Bureau"), ("social", "区人力社保局", "Human Resources and Social Security"),
+                ("housing_fund", "区住房公积金中心", "Housing Provident Fund Centre"),
+                ("land", "区规划自然资源局", "Planning and Natural Resources Bureau"), ("judicial", "区人民法院", "District Court"),
+                ("water", "区供水公司", "Water Supply Co."), ("power", "区供电公司", "Power Supply Co."),
+                ("gas", "区燃气公司", "Gas Co."), ("registration", "区市场监管局", "Market Regulation Administration")]
 BANKS = [("bank1", "重庆农村商业银行区支行", "Chongqing Rural Commercial Bank"),
          ("bank2", "中国建设银行区支行", "China Construction Bank")]
 ROLE_LABELS = {"enterprise": "企业 enterprise", "department": "行业主管部门 department",
                "bank": "合作银行 bank", "finance_bureau": "财政局 finance bureau",
                "financial_office": "金融办 financial office", "service_centre": "金融服务中心 service centre",
                "guarantee": "担保公司 guarantee", "pboc": "人民银行 PBoC", "regulator": "银保监 regulator",
-               "admin": "管理员 admin"}
+               "data_source": "信用信息来源单位 data source", "admin": "管理员 admin"}
 
 
 def _org(code, kind, name, name_en="", **kw) -> Organisation:
@@ -81,6 +87,9 @@ def load_demo(password: str = "demo1234") -> list[tuple[str, str, str]]:
     for code, kind, name, name_en in UNITS:
         units[code] = _org(f"UNIT-{code}", kind, name, name_en)
         _user(units[code], code, f"{name}经办人", password, logins)
+    for code, name, name_en in DATA_SOURCES:
+        source = _org(f"DATA-{code}", OrgKind.data_source, name, name_en)
+        _user(source, f"data_{code}", f"{name}信息报送员", password, logins)
     banks = []
     for code, name, name_en in BANKS:
         bank = _org(f"BANK-{code}", OrgKind.bank, name, name_en)

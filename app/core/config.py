@@ -27,6 +27,15 @@ DEFAULTS = {
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_FROM": "zengxin@localhost",
+    "PUBLIC_URL": "",                # e.g. https://zengxin.example.gov.cn, for links in e-mails
+    "DATABASE_SCHEMA": None,         # PostgreSQL schema (search_path) for every connection
+    "CELERY_QUEUE": "zengxin",       # queue name (one per deployment sharing a broker)
+    "JOB_MAX_RETRIES": 3,            # a failed periodic job is retried with back-off ...
+    "JOB_RETRY_BASE_SECONDS": 60,    # ... after 60 s, 120 s, 240 s
+    "TIMER_POLL_SECONDS": 30,        # how often due BPMN timers are looked for
+    "DEADLINE_SCAN_SECONDS": 900,    # reminders and escalations of task deadlines
+    "MAIL_SWEEP_SECONDS": 600,
+    "DUTY_JOB_PAUSE_SECONDS": 0,     # tests only: slow a duty run down to kill a worker mid-run
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
@@ -41,8 +50,17 @@ ENV_KEYS = {
     "MAIL_SERVER": "MAIL_SERVER",
     "MAIL_PORT": "MAIL_PORT",
     "MAIL_FROM": "MAIL_FROM",
+    "PUBLIC_URL": "PUBLIC_URL",
+    "ZENGXIN_DB_SCHEMA": "DATABASE_SCHEMA",
+    "CELERY_QUEUE": "CELERY_QUEUE",
+    "ZENGXIN_JOB_MAX_RETRIES": "JOB_MAX_RETRIES",
+    "ZENGXIN_JOB_RETRY_BASE_SECONDS": "JOB_RETRY_BASE_SECONDS",
+    "ZENGXIN_TIMER_POLL_SECONDS": "TIMER_POLL_SECONDS",
+    "ZENGXIN_DEADLINE_SCAN_SECONDS": "DEADLINE_SCAN_SECONDS",
+    "ZENGXIN_DUTY_JOB_PAUSE_SECONDS": "DUTY_JOB_PAUSE_SECONDS",
 }
-INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT"}
+INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT", "JOB_MAX_RETRIES"}
+FLOAT_KEYS = {"JOB_RETRY_BASE_SECONDS", "TIMER_POLL_SECONDS", "DEADLINE_SCAN_SECONDS", "DUTY_JOB_PAUSE_SECONDS"}
 
 
 class ConfigError(RuntimeError):
@@ -66,7 +84,8 @@ def load_config(override: dict | None = None) -> dict:
         cfg.update({k: v for k, v in ns.items() if k.isupper()})
     for env, key in ENV_KEYS.items():
         if os.environ.get(env):
-            cfg[key] = int(os.environ[env]) if key in INT_KEYS else os.environ[env]
+            raw = os.environ[env]
+            cfg[key] = int(raw) if key in INT_KEYS else float(raw) if key in FLOAT_KEYS else raw
     if override:
         cfg.update(override)
     if not cfg.get("SECRET_KEY"):
@@ -79,5 +98,11 @@ def load_config(override: dict | None = None) -> dict:
             f"or write it to {INSTANCE_DIR / 'secret_key'} (the run script does this)."
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if cfg.get("DATABASE_SCHEMA") and cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        opts = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        connect_args = dict(opts.get("connect_args") or {})
+        connect_args["options"] = f"-csearch_path={cfg['DATABASE_SCHEMA']}"
+        opts["connect_args"] = connect_args
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = opts
     cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_MB"]) * 1024 * 1024 + 1024 * 1024
     return cfg

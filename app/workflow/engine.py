@@ -27,7 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from app.core.db import db
 from app.core.timeutil import now
-from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec
+from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
 
@@ -203,6 +203,7 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     instance.completed = workflow.is_completed()
     instance.updated_at = now()
     sync_human_tasks(instance, workflow)
+    sync_timers(instance, workflow)
     try:
         db.session.flush()
     except StaleDataError as exc:
@@ -257,7 +258,7 @@ def complete(human_task_id: int, user, data: dict, *, before_run=None) -> StepRe
 def advance(instance: ProcessInstance) -> BpmnWorkflow:
     """Re-run the engine on a locked instance (timers, events); persists the result."""
     workflow = load(instance)
-    workflow.refresh_waiting_tasks()
+    workflow.refresh_timers()
     _run_engine(workflow)
     _persist(instance, workflow)
     return workflow
@@ -306,6 +307,58 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
             subject_id=instance.subject_id, title=str(task.data.get("title", ""))[:300],
             due_at=due_at, created_at=now(),
         ))
+
+
+# ---------------------------------------------------------------------------- timers
+
+def _timer_due(task) -> datetime | None:
+    """When a WAITING timer task fires (UTC), from the value SpiffWorkflow stored on evaluating it."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
+                                                                   TimerEventDefinition)
+    definition = getattr(task.task_spec, "event_definition", None)
+    if not isinstance(definition, TimerEventDefinition):
+        return None
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(definition, CycleTimerEventDefinition):
+        if not isinstance(value, dict) or value.get("cycles") == 0:
+            return None
+        value = value["next"]
+    parsed = TimerEventDefinition.parse_time_or_duration(value) if isinstance(value, str) else value
+    return parsed if isinstance(parsed, datetime) else None
+
+
+def sync_timers(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Keep ``workflow_timers`` equal to the instance's WAITING timer tasks and their due times."""
+    waiting = {}
+    if not workflow.is_completed():
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            due = _timer_due(task)
+            if due is not None:
+                waiting[str(task.id)] = (task, due)
+    existing = {t.task_uuid: t for t in db.session.scalars(
+        select(WorkflowTimer).where(WorkflowTimer.instance_id == instance.id))}
+    for uuid, row in existing.items():
+        if uuid not in waiting:
+            db.session.delete(row)
+    for uuid, (task, due) in waiting.items():
+        row = existing.get(uuid)
+        if row is None:
+            db.session.add(WorkflowTimer(instance_id=instance.id, task_uuid=uuid,
+                                         bpmn_id=task.task_spec.bpmn_id or task.task_spec.name,
+                                         due_at=due, created_at=now()))
+        elif row.due_at != due:
+            row.due_at = due
+
+
+def due_timer_instances(at: datetime, limit: int = 500) -> list[int]:
+    """Ids of instances with a timer due at ``at`` (earliest first); one indexed query."""
+    rows = db.session.execute(select(WorkflowTimer.instance_id, func.min(WorkflowTimer.due_at))
+                              .where(WorkflowTimer.due_at <= at)
+                              .group_by(WorkflowTimer.instance_id)
+                              .order_by(func.min(WorkflowTimer.due_at)).limit(limit))
+    return [r[0] for r in rows]
 
 
 # ---------------------------------------------------------------------------- reading

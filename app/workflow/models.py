@@ -77,3 +77,19 @@ class HumanTask(db.Model):
         Index("ix_task_queue_kind", "org_kind", "status", "due_at"),
         Index("ix_task_subject", "subject_type", "subject_id", "status"),
     )
+
+
+class WorkflowTimer(db.Model):
+    """A timer event an instance is waiting on, and when it is due.
+
+    Written by the adapter whenever it persists an instance (a row per WAITING timer task; removed
+    when the timer fires or its task is cancelled), so the timer job finds due instances with one
+    indexed query instead of loading every instance.
+    """
+    __tablename__ = "workflow_timers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)

@@ -1,0 +1,255 @@
+"""Recurring duties: the monthly filing of cooperating banks, the quarterly credit-data upload.
+
+Creation is idempotent by data: each duty has a unique key per kind, period, scheme and
+organisation; each is created (duty row, process instance, notifications) in its own transaction,
+so a run that dies half-way leaves whole duties behind and the next run creates the rest.
+The deadline is a property of the period (the n-th working day of the month or quarter), not of
+when the job happened to run.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import and_, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts.models import Organisation, OrgKind
+from app.core import audit
+from app.core.db import db
+from app.core.money import yuan
+from app.core.timeutil import SHANGHAI, local, now
+from app.core.workdays import calendar
+from app.duties.models import Duty
+from app.loans.models import Loan
+from app.notifications.operations import notify, users_of_org
+from app.policies.models import Scheme, SchemeMember
+from app.workflow import engine
+from app.workflow.models import HumanTask
+
+SUBJECT = "duty"
+FILING_WORKING_DAYS = 5      # 黔江 art. 12: 每月初5个工作日内
+STATS_DAY_OF_MONTH = 5       # 次月5日前 (moved to the next working day when a holiday)
+COLLECTION_WORKING_DAYS = 5  # 下季度前5个工作日内
+
+
+class DutyError(ValueError):
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
+
+
+def _prev_month(d: date) -> tuple[date, date]:
+    first_this = d.replace(day=1)
+    last_prev = first_this - timedelta(days=1)
+    return last_prev.replace(day=1), last_prev
+
+
+@dataclass
+class Period:
+    code: str
+    start: date           # first day covered
+    end: date             # last day covered
+    opens: date           # first working day of the following month / quarter
+    due_at: datetime
+    stats_due_at: datetime | None = None
+
+
+def monthly_period(on: date) -> Period | None:
+    """The filing period a run on ``on`` is for (the previous month), or None before it opens."""
+    cal = calendar()
+    opens = cal.first_working_day_on_or_after(on.replace(day=1))
+    if on < opens:
+        return None
+    start, end = _prev_month(on)
+    filing_due = _end_of(cal.add_working_days(opens, FILING_WORKING_DAYS - 1))
+    stats_due = _end_of(cal.first_working_day_on_or_after(on.replace(day=STATS_DAY_OF_MONTH)))
+    return Period(start.strftime("%Y-%m"), start, end, opens, min(filing_due, stats_due), stats_due)
+
+
+def quarterly_period(on: date) -> Period | None:
+    cal = calendar()
+    q_start = date(on.year, 3 * ((on.month - 1) // 3) + 1, 1)
+    opens = cal.first_working_day_on_or_after(q_start)
+    if on < opens:
+        return None
+    end = q_start - timedelta(days=1)
+    start = date(end.year, 3 * ((end.month - 1) // 3) + 1, 1)
+    code = f"{start.year}Q{(start.month - 1) // 3 + 1}"
+    return Period(code, start, end, opens, _end_of(cal.add_working_days(opens, COLLECTION_WORKING_DAYS - 1)))
+
+
+def _create(key: str, kind: str, period: Period, org: Organisation, scheme: Scheme | None,
+            process_id: str, title: str, data: dict) -> Duty | None:
+    """Create one duty with its process instance; None if it exists.  Commits."""
+    if db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
+        return None
+    duty = Duty(key=key, kind=kind, period=period.code, scheme_id=scheme.id if scheme else None,
+                org_id=org.id, due_at=period.due_at, stats_due_at=period.stats_due_at, created_at=now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(duty)
+            db.session.flush()
+    except IntegrityError:          # a concurrent run created it first
+        db.session.rollback()
+        return None
+    inst = engine.start(process_id, SUBJECT, duty.id, {
+        "title": title, "duty_id": duty.id, "period": period.code, "scheme_id": duty.scheme_id,
+        "due_iso": period.due_at.isoformat(), **data})
+    duty.instance_id = inst.id
+    tasks = list(db.session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id,
+                                                            HumanTask.status == "open")))
+    for ht in tasks:
+        ht.due_at = period.due_at      # the period's deadline, whenever the job ran
+    audit.record(SUBJECT, duty.id, "duty_created", None, details={"period": period.code, "org": org.name})
+    link = f"/tasks/{tasks[0].id}" if tasks else None
+    notify(users_of_org(org.id), f"duty:{key}", "duty", title,
+           f"期限：{local(period.due_at).strftime('%Y-%m-%d')}", link)
+    db.session.commit()
+    return duty
+
+
+def create_monthly_filing_duties(at: datetime) -> list[Duty]:
+    period = monthly_period(local(at).date())
+    if period is None:
+        return []
+    rows = db.session.execute(
+        select(SchemeMember.scheme_id, SchemeMember.organisation_id)
+        .join(Scheme, Scheme.id == SchemeMember.scheme_id)
+        .where(SchemeMember.role == "bank", SchemeMember.suspended.is_(False), Scheme.active.is_(True))
+        .order_by(SchemeMember.scheme_id, SchemeMember.organisation_id)).all()
+    created = []
+    for scheme_id, org_id in rows:
+        key = f"monthly_filing:{period.code}:s{scheme_id}:o{org_id}"
+        if db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
+            continue
+        scheme, org = db.session.get(Scheme, scheme_id), db.session.get(Organisation, org_id)
+        title = f"{period.code} 月度项目备案与统计 · {scheme.name} · {org.name}"
+        d = _create(key, "monthly_filing", period, org, scheme, "monthly_filing_duty", title,
+                    {"bank_org_id": org.id})
+        if d:
+            created.append(d)
+        _pause()
+    return created
+
+
+def create_credit_data_duties(at: datetime) -> list[Duty]:
+    period = quarterly_period(local(at).date())
+    if period is None:
+        return []
+    orgs = list(db.session.scalars(select(Organisation).where(Organisation.kind == OrgKind.data_source.value)
+                                   .order_by(Organisation.id)))
+    created = []
+    for org in orgs:
+        key = f"credit_data:{period.code}:o{org.id}"
+        title = f"{period.code} 季度信用信息采集 · {org.name}"
+        d = _create(key, "credit_data", period, org, None, "credit_data_collection", title,
+                    {"source_org_id": org.id})
+        if d:
+            created.append(d)
+        _pause()
+    return created
+
+
+def _pause():
+    # lets a test kill a worker half-way through a run (config; 0 in production)
+    pause = float(current_app.config.get("DUTY_JOB_PAUSE_SECONDS") or 0)
+    if pause:
+        import time as _time
+        _time.sleep(pause)
+
+
+# ------------------------------------------------------------------ the task pages
+
+def duty_of(ht: HumanTask) -> Duty:
+    duty = db.session.get(Duty, ht.subject_id) if ht.subject_type == SUBJECT else None
+    if duty is None:
+        raise DutyError("任务不存在")
+    return duty
+
+
+def period_loans(duty: Duty) -> list[Loan]:
+    """The bank's scheme loans disbursed in the duty's month."""
+    start = date.fromisoformat(duty.period + "-01")
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return list(db.session.scalars(select(Loan).where(
+        Loan.scheme_id == duty.scheme_id, Loan.bank_id == duty.org_id,
+        Loan.disbursed_on >= start, Loan.disbursed_on < end).order_by(Loan.disbursed_on, Loan.id)))
+
+
+def loan_totals(loans: list[Loan]) -> tuple[int, int, Decimal]:
+    eligible = [l for l in loans if l.eligible]
+    return len({l.enterprise_id for l in eligible}), len(eligible), sum((l.amount for l in eligible), Decimal("0.00"))
+
+
+@dataclass
+class MonthlyFilingInput:
+    confirmed: bool
+    firm_count: int
+    loan_count: int
+    total_amount: Decimal
+    note: str = ""
+
+
+def _check_actor(ht: HumanTask, user) -> Duty:
+    duty = duty_of(ht)
+    if user.organisation_id != duty.org_id:
+        raise DutyError("只有任务所属单位可以办理")
+    return duty
+
+
+def submit_monthly_filing(task_id: int, user, data: MonthlyFilingInput) -> Duty:
+    ht = db.session.get(HumanTask, task_id)
+    duty = _check_actor(ht, user)
+    if not data.confirmed:
+        raise DutyError("请确认上月政策内贷款清单", "confirmed")
+    loans = period_loans(duty)
+    result = {"loan_ids": [l.id for l in loans], "loan_nos": [l.no for l in loans],
+              "firm_count": data.firm_count, "loan_count": data.loan_count,
+              "total_amount": str(yuan(data.total_amount)), "note": data.note.strip()}
+    engine.complete(task_id, user, {"filing": result})
+    _finish(duty, user, result, "monthly_filed")
+    return duty
+
+
+@dataclass
+class CreditDataInput:
+    record_count: int
+    note: str = ""
+
+
+def submit_credit_data(task_id: int, user, data: CreditDataInput, files, written: list[str]) -> Duty:
+    from app.applications.operations import _store_files, check_files
+    ht = db.session.get(HumanTask, task_id)
+    duty = _check_actor(ht, user)
+    if not files:
+        raise DutyError("请上传本季度信用信息文件", "files")
+    check_files(files)
+    _store_files(files, user, SUBJECT, duty.id, "credit_data", written)
+    result = {"record_count": data.record_count, "files": [n for n, _ in files], "note": data.note.strip()}
+    engine.complete(task_id, user, {"upload": result})
+    _finish(duty, user, result, "credit_data_uploaded")
+    return duty
+
+
+def _finish(duty: Duty, user, result: dict, action: str) -> None:
+    t = now()
+    duty.status, duty.completed_at, duty.completed_by_id = "done", t, user.id
+    duty.late = t > duty.due_at
+    duty.result_json = json.dumps(result, ensure_ascii=False)
+    audit.record(SUBJECT, duty.id, action, user, details=result)
+    db.session.flush()
+
+
+def visible_duties(user, limit: int = 300) -> list[Duty]:
+    q = select(Duty).order_by(Duty.period.desc(), Duty.id.desc()).limit(limit)
+    if user.organisation.kind not in ("admin", "financial_office", "finance_bureau", "pboc"):
+        q = q.where(Duty.org_id == user.organisation_id)
+    return list(db.session.scalars(q))

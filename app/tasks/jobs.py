@@ -1,0 +1,136 @@
+"""Periodic jobs: a registry, one Celery task that runs any of them, and the run log.
+
+A feature declares its job with :func:`job` in its own ``tasks.py``.  Every job is a function
+``fn(at: datetime) -> str`` (a summary) that is safe to run twice for the same moment: the data
+it writes carries unique keys.  The job commits its own units of work, so a worker killed mid-run
+leaves finished units behind and the next run does the rest.
+
+``run_job`` records each attempt in :class:`JobRun`; a failure is retried with exponential back-off
+and, after the last retry, stays on the administrators' job page with its error.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Callable
+
+from celery.schedules import crontab, schedule as every
+from flask import current_app
+
+from app.core.db import db
+from app.core.timeutil import SHANGHAI, now, today
+from app.tasks.celery_app import celery
+from app.tasks.models import JobRun
+
+JOB_MODULES = ("app.notifications.tasks", "app.tasks.timers", "app.tasks.deadlines", "app.duties.tasks")
+
+
+@dataclass
+class Job:
+    name: str
+    fn: Callable[[datetime], str]
+    schedule: Callable            # (flask config) -> celery schedule
+    label: str
+    description: str
+
+
+JOBS: dict[str, Job] = {}
+
+
+def job(name: str, label: str, schedule: Callable, description: str = ""):
+    def deco(fn):
+        JOBS[name] = Job(name, fn, schedule, label, description)
+        return fn
+    return deco
+
+
+def load_job_modules() -> None:
+    for mod in JOB_MODULES:
+        importlib.import_module(mod)
+
+
+def beat_schedule(app) -> dict:
+    return {f"zx-{j.name}": {"task": "zx.run_job", "schedule": j.schedule(app.config), "args": [j.name]}
+            for j in JOBS.values()}
+
+
+def moment_for(for_date: date | None) -> datetime:
+    """The moment a job runs "for": now, or noon (Shanghai) of a given past or future day."""
+    if for_date is None or for_date == today():
+        return now()
+    return datetime.combine(for_date, time(12, 0), tzinfo=SHANGHAI)
+
+
+class JobNotFound(KeyError):
+    pass
+
+
+def run_now(name: str, for_date: date | None = None, *, trigger: str = "cli", task_id: str | None = None,
+            attempt: int = 1) -> JobRun:
+    """Run a job in this process and record the run; re-raises the job's error after recording it."""
+    if name not in JOBS:
+        raise JobNotFound(name)
+    run = JobRun(job=name, trigger=trigger, celery_task_id=task_id, for_date=for_date, attempt=attempt,
+                 status="running", worker_pid=os.getpid(), started_at=now())
+    db.session.add(run)
+    db.session.commit()
+    run_id = run.id
+    try:
+        summary = JOBS[name].fn(moment_for(for_date))
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        run = db.session.get(JobRun, run_id)
+        run.status, run.finished_at = "failed", now()
+        run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"[:8000]
+        db.session.commit()
+        raise
+    run = db.session.get(JobRun, run_id)
+    run.status, run.summary, run.finished_at = "success", summary or "", now()
+    db.session.commit()
+    return run
+
+
+@celery.task(name="zx.run_job", bind=True, acks_late=True)
+def run_job(self, name: str, for_date: str | None = None):
+    day = date.fromisoformat(for_date) if for_date else None
+    attempt = self.request.retries + 1
+    try:
+        run_now(name, day, trigger="schedule" if not for_date else "manual", task_id=self.request.id,
+                attempt=attempt)
+    except JobNotFound:
+        raise
+    except Exception as exc:
+        cfg = current_app.config
+        max_retries = int(cfg.get("JOB_MAX_RETRIES", 3))
+        if self.request.retries < max_retries:
+            run = db.session.query(JobRun).filter_by(celery_task_id=self.request.id, attempt=attempt).one()
+            run.status = "retrying"
+            db.session.commit()
+            countdown = float(cfg.get("JOB_RETRY_BASE_SECONDS", 60)) * (2 ** self.request.retries)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries)
+        raise
+
+
+def enqueue(name: str, for_date: date | None = None) -> str:
+    """Queue one run of a job on the broker (the admin page's "run now")."""
+    res = run_job.apply_async(args=[name], kwargs={"for_date": for_date.isoformat() if for_date else None})
+    return res.id
+
+
+def last_runs() -> dict[str, JobRun]:
+    from sqlalchemy import func, select
+    sub = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    rows = db.session.scalars(select(JobRun).join(sub, JobRun.id == sub.c.id))
+    return {r.job: r for r in rows}
+
+
+def interval(key: str, default: float):
+    return lambda cfg: every(float(cfg.get(key) or default))
+
+
+def daily(hour: int, minute: int = 0):
+    return lambda cfg: crontab(hour=hour, minute=minute)
