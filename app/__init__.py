@@ -68,12 +68,16 @@ def _register_blueprints(app):
     from app.tasks_ui.views import bp as tasks_bp
     from app.admin.views import bp as admin_bp
     from app.workflow.views import bp as workflow_bp
+    from app.fund.views import bp as fund_bp
+    from app.admin.calendar import bp as calendar_bp
     from app.notifications.views import bp as notifications_bp
     from app.tasks.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
     from app.compensation.views import bp as compensation_bp
 
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp):
+        app.register_blueprint(bp)
+    for bp in (fund_bp, calendar_bp):
         app.register_blueprint(bp)
     for bp in (notifications_bp, jobs_bp, duties_bp):
         app.register_blueprint(bp)

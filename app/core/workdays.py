@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
 from app.core.timeutil import SHANGHAI, now
@@ -34,6 +34,8 @@ class CalendarYear(db.Model):
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     note: Mapped[str] = mapped_column(String(300), default="")
 
+    entered_by = relationship("User")
+
 
 class CalendarDay(db.Model):
     """An administrator's entry for one day: a holiday (off) or an adjusted working day (on)."""
@@ -45,6 +47,8 @@ class CalendarDay(db.Model):
     name: Mapped[str] = mapped_column(String(80), default="")
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    entered_by = relationship("User")
 
 
 def _library_knows(year: int) -> bool:
@@ -114,8 +118,150 @@ def calendar() -> WorkingCalendar:
 
 
 def library_years() -> range:
-    return range(2004, 2004 + 40)
+    """The years the installed chinese-calendar package knows (1.11: 2004-2026)."""
+    years = {d.year for d in chinese_calendar.holidays} | {d.year for d in chinese_calendar.workdays}
+    return range(min(years), max(years) + 1)
 
 
 def library_knows(year: int) -> bool:
     return _library_knows(year)
+
+
+# ---------------------------------------------------------------------------- administration
+
+class CalendarEntryError(ValueError):
+    """An administrator's calendar entry was refused; the message is for the user."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def year_status(year: int) -> dict:
+    """What is known about a year: library, administrator's completion, entries."""
+    entries = year_entries(year)
+    done = db.session.get(CalendarYear, year)
+    return {"year": year, "library": _library_knows(year), "complete": done, "entries": entries,
+            "holidays": sum(1 for e in entries if not e.is_workday),
+            "workdays": sum(1 for e in entries if e.is_workday),
+            "usable": _library_knows(year) or done is not None}
+
+
+def year_entries(year: int) -> list[CalendarDay]:
+    return list(db.session.scalars(select(CalendarDay).where(
+        CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31)).order_by(CalendarDay.day)))
+
+
+def library_schedule(year: int) -> list[tuple[date, bool, str]]:
+    """The library's holidays on weekdays and adjusted working days on weekends, for reference."""
+    if not _library_knows(year):
+        return []
+    out = []
+    d = date(year, 1, 1)
+    while d.year == year:
+        on, name = not chinese_calendar.is_holiday(d), chinese_calendar.get_holiday_detail(d)[1]
+        if (d.weekday() < 5 and not on) or (d.weekday() >= 5 and on):
+            out.append((d, on, name or ""))
+        d += timedelta(days=1)
+    return out
+
+
+def parse_lines(text: str, year: int, field: str) -> list[tuple[date, str]]:
+    """Lines like ``2027-02-06 春节`` or ``2027-02-06..2027-02-12 春节``; errors name the line."""
+    out: list[tuple[date, str]] = []
+    for no, raw in enumerate((text or "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        head, _sep, name = line.partition(" ")
+        name = name.strip()[:80]
+        first, _dots, last = head.partition("..")
+        try:
+            start = date.fromisoformat(first)
+            end = date.fromisoformat(last) if last else start
+        except ValueError:
+            raise CalendarEntryError(f"第 {no} 行“{line}”：日期格式应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD", field) from None
+        if end < start:
+            raise CalendarEntryError(f"第 {no} 行“{line}”：结束日期早于开始日期", field)
+        if start.year != year or end.year != year:
+            raise CalendarEntryError(f"第 {no} 行“{line}”：日期不在 {year} 年内", field)
+        if (end - start).days > 31:
+            raise CalendarEntryError(f"第 {no} 行“{line}”：一段假期不应超过 31 天", field)
+        d = start
+        while d <= end:
+            out.append((d, name))
+            d += timedelta(days=1)
+    return out
+
+
+def enter_days(year: int, user, holidays_text: str = "", workdays_text: str = "") -> list[CalendarDay]:
+    """Record holidays (off) and adjusted working days (on) for ``year``; later entries replace
+    earlier ones for the same day.  Who and when is kept on each day."""
+    holidays = parse_lines(holidays_text, year, "holidays")
+    workdays = parse_lines(workdays_text, year, "workdays")
+    if not holidays and not workdays:
+        raise CalendarEntryError("请至少录入一个法定节假日或调休上班日", "holidays")
+    both = {d for d, _n in holidays} & {d for d, _n in workdays}
+    if both:
+        raise CalendarEntryError("同一天不能既是假日又是上班日：" + "、".join(sorted(str(d) for d in both)), "workdays")
+    for d, _n in workdays:
+        if d.weekday() < 5:
+            raise CalendarEntryError(f"{d} 是工作日（周一至周五），无需录入为调休上班日", "workdays")
+    written = []
+    for items, on in ((holidays, False), (workdays, True)):
+        for d, name in items:
+            row = db.session.scalar(select(CalendarDay).where(CalendarDay.day == d))
+            if row is None:
+                row = CalendarDay(day=d)
+                db.session.add(row)
+            row.is_workday = on
+            row.name = name
+            row.entered_by_id = user.id if user else None
+            row.entered_at = now()
+            written.append(row)
+    db.session.flush()
+    _audit(year, "calendar_days_entered", user, details={
+        "holidays": [str(d) for d, _n in holidays], "workdays": [str(d) for d, _n in workdays]})
+    return written
+
+
+def _audit(year: int, action: str, user, opinion: str = "", details: dict | None = None) -> None:
+    from app.core import audit
+    audit.record("calendar_year", year, action, user, opinion, details=details, visible_to_enterprise=False)
+
+
+def remove_day(day: date, user) -> None:
+    row = db.session.scalar(select(CalendarDay).where(CalendarDay.day == day))
+    if row is None:
+        raise CalendarEntryError(f"{day} 没有管理员录入的记录")
+    done = db.session.get(CalendarYear, day.year)
+    if done is not None:
+        raise CalendarEntryError(f"{day.year} 年已标记为录入完成，请先撤销完成标记再修改")
+    db.session.delete(row)
+    _audit(day.year, "calendar_day_removed", user, details={"day": str(day), "was_workday": row.is_workday,
+                                                            "name": row.name})
+    db.session.flush()
+
+
+def mark_complete(year: int, user, note: str = "") -> CalendarYear:
+    """Declare the year's schedule complete: days without an entry then follow Monday-Friday."""
+    if db.session.get(CalendarYear, year) is not None:
+        raise CalendarEntryError(f"{year} 年已标记为录入完成")
+    entries = year_entries(year)
+    if not _library_knows(year) and not any(not e.is_workday for e in entries):
+        raise CalendarEntryError(f"{year} 年尚未录入任何法定节假日，不能标记为完成", "note")
+    row = CalendarYear(year=year, entered_by_id=user.id if user else None, entered_at=now(),
+                       note=(note or "").strip()[:300])
+    db.session.add(row)
+    _audit(year, "calendar_completed", user, row.note)
+    db.session.flush()
+    return row
+
+
+def reopen_year(year: int, user) -> None:
+    row = db.session.get(CalendarYear, year)
+    if row is None:
+        raise CalendarEntryError(f"{year} 年未标记为录入完成")
+    db.session.delete(row)
+    _audit(year, "calendar_reopened", user)
+    db.session.flush()

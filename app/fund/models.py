@@ -42,6 +42,25 @@ KIND_LABELS = {
     "adjustment": _l("调整"),
 }
 DIRECTION_LABELS = {INFLOW: _l("流入"), OUTFLOW: _l("流出")}
+INFLOW_FORM_KINDS = ("capital_injection", "tax_allocation", "bank_interest_contribution", "interest_credit")
+# member roles (same names as organisation kinds) that may see a scheme's fund; admin sees all
+FUND_VIEWER_KINDS = ("financial_office", "finance_bureau", "pboc", "regulator")
+
+
+def can_view_fund(scheme, user) -> bool:
+    kind = user.organisation.kind
+    if kind == "admin":
+        return True
+    return kind in FUND_VIEWER_KINDS and scheme.member(user.organisation_id, kind) is not None
+
+
+def can_post_inflow(scheme, user) -> bool:
+    return user.organisation.kind == "finance_bureau" and scheme.member(user.organisation_id, "finance_bureau") is not None
+
+
+def can_manage_thresholds(scheme, user) -> bool:
+    return user.organisation.kind == "financial_office" and \
+        scheme.member(user.organisation_id, "financial_office") is not None
 
 
 class FundAccount(db.Model):
@@ -147,6 +166,9 @@ class Suspension(db.Model):
 
     def can_view(self, user) -> bool:
         kind = user.organisation.kind
-        if kind in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+        if kind == "admin":
             return True
-        return kind == "bank" and user.organisation_id == self.bank_id
+        if kind == "bank":
+            return user.organisation_id == self.bank_id
+        return (kind in FUND_VIEWER_KINDS and
+                self.scheme.member(user.organisation_id, kind) is not None)

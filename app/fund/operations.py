@@ -192,3 +192,84 @@ def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None =
     if limit:
         q = q.limit(limit)
     return list(db.session.scalars(q))
+
+
+# ---------------------------------------------------------------------------- inflows (finance bureau)
+
+RATIO_PARAM = {"tax_allocation": "yearly_tax_allocation_ratio",
+               "bank_interest_contribution": "bank_interest_contribution_ratio"}
+
+
+class Inflow:
+    """What the finance bureau enters: an amount, or a base the policy's ratio applies to."""
+
+    def __init__(self, kind: str, voucher_no: str, booked_on: date, amount: Decimal | None = None,
+                 base_amount: Decimal | None = None, bank_id: int | None = None, period: str = "",
+                 memo: str = ""):
+        self.kind, self.voucher_no, self.booked_on = kind, (voucher_no or "").strip(), booked_on
+        self.amount, self.base_amount, self.bank_id = amount, base_amount, bank_id
+        self.period, self.memo = (period or "").strip(), (memo or "").strip()
+
+
+def computed_inflow(params: dict, kind: str, base: Decimal) -> tuple[Decimal, str]:
+    """Amount = base × the policy's ratio, rounded to the fen by the policy's rule; with the working."""
+    from app.core.money import ROUNDING_LABELS, round_fen
+    ratio = Decimal(str(params[RATIO_PARAM[kind]]))
+    rule = params.get("rounding", "half_up")
+    amt = round_fen(base * ratio, rule)
+    return amt, f"{fmt_yuan(base)} × {ratio.normalize():f} = {fmt_yuan(amt)} 元（{ROUNDING_LABELS.get(rule, rule)}）"
+
+
+def record_inflow(scheme, user, data: Inflow) -> tuple[FundEntry, bool]:
+    """Post an inflow entered by the finance bureau.  Returns (entry, created).
+
+    The key is the scheme, kind and voucher number: submitting the same voucher twice posts once.
+    """
+    from app.core import audit
+    from app.fund.models import INFLOW_FORM_KINDS, can_post_inflow
+    if not can_post_inflow(scheme, user):
+        raise FundError("只有本政策的财政局可以登记基金入账")
+    if data.kind not in INFLOW_FORM_KINDS:
+        raise FundError("请选择资金类型", "kind")
+    if not data.voucher_no:
+        raise FundError("请填写凭证号", "voucher_no")
+    if data.booked_on is None:
+        raise FundError("请填写到账日期", "booked_on")
+    if data.booked_on > today():
+        raise FundError("到账日期不能晚于今天", "booked_on")
+    params = scheme.params
+    working = ""
+    amount = data.amount
+    if data.base_amount is not None:
+        if data.kind not in RATIO_PARAM or not params.get(RATIO_PARAM[data.kind]):
+            raise FundError("该资金类型在本政策下没有计提比例，请直接填写入账金额", "base_amount")
+        computed, working = computed_inflow(params, data.kind, _amount(data.base_amount))
+        if amount is not None and _amount(amount) != computed:
+            raise FundError(f"入账金额 {fmt_yuan(amount)} 元与按比例计算的结果不一致：{working}", "amount")
+        amount = computed
+    if amount is None:
+        raise FundError("请填写入账金额或计提基数", "amount")
+    bank_name = ""
+    if data.kind == "bank_interest_contribution":
+        member = scheme.member(data.bank_id, "bank") if data.bank_id else None
+        if member is None:
+            raise FundError("请选择缴存利息收入的合作银行", "bank_id")
+        bank_name = member.organisation.name
+    if data.kind == "tax_allocation" and not data.period:
+        raise FundError("请填写税收收入所属年度", "period")
+    key = f"inflow:{scheme.code}:{data.kind}:{data.voucher_no}"
+    existing = find(key)
+    memo = "；".join(x for x in [bank_name, data.period and f"期间 {data.period}", working,
+                                 f"凭证号 {data.voucher_no}", data.memo] if x)
+    if existing is not None:
+        if _same(existing, scheme.id, data.kind, _amount(amount), INFLOW):
+            return existing, False
+        raise FundError(f"凭证号 {data.voucher_no} 已登记过一笔{existing.kind_label} "
+                        f"{fmt_yuan(existing.amount)} 元，请核对凭证号", "voucher_no")
+    entry = post(scheme.id, data.kind, amount, key=key, actor=user, memo=memo, booked_on=data.booked_on,
+                 ref_type="bank" if data.bank_id and data.kind == "bank_interest_contribution" else None,
+                 ref_id=data.bank_id if data.kind == "bank_interest_contribution" else None)
+    audit.record("scheme", scheme.id, "fund_inflow", user, memo, details={
+        "kind": data.kind, "amount": str(entry.amount), "entry_id": entry.id}, visible_to_enterprise=False)
+    db.session.flush()
+    return entry, True

@@ -30,7 +30,7 @@ def test_full_flow_return_supplement_recommend_approve_file(world, login):
     w = world("jiangjin_2020")
     firm, a = _submit(w, login)
     assert a.status == "submitted" and a.department_id == w.dept.id
-    assert len(db.session.scalars(select(Attachment).where(Attachment.subject_id == a.id)).all()) == 2
+    assert len(db.session.scalars(select(Attachment).where(Attachment.subject_type == "loan_application", Attachment.subject_id == a.id)).all()) == 2
     consent = db.session.scalar(select(CreditConsent).where(CreditConsent.application_id == a.id))
     assert consent.bank_id == w.bank.id
 
