@@ -136,7 +136,6 @@ def create_monthly_filing_duties(at: datetime) -> list[Duty]:
                     {"bank_org_id": org.id})
         if d:
             created.append(d)
-        _pause()
     return created
 
 

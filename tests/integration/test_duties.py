@@ -142,3 +142,21 @@ def test_unknown_calendar_year_fails_loudly(world):
     from app.tasks.models import JobRun
     run = db.session.scalar(select(JobRun).where(JobRun.job == "monthly_filing").order_by(JobRun.id.desc()))
     assert run.status == "failed" and "2031" in run.error
+
+
+def test_cli_runs_a_job_for_a_given_date_and_catching_up_twice_is_harmless(world, app):
+    w = world()
+    src = Organisation(kind="data_source", name=f"水务{w.tag}", code=f"ds-water-{w.tag}")
+    db.session.add(src)
+    db.session.commit()
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        r = runner.invoke(args=["zx", "run-job", "credit_data", "--date", "2025-01-06"])
+        assert r.exit_code == 0, r.output
+        assert r.output.startswith("credit_data: created")
+    db.session.expire_all()
+    assert len(_duties("credit_data", "2024Q4", [src.id])) == 1
+    r = runner.invoke(args=["zx", "run-job", "no_such_job"])
+    assert r.exit_code != 0 and "unknown job" in r.output
+    r = runner.invoke(args=["zx", "jobs"])
+    assert "monthly_filing" in r.output and "timers" in r.output

@@ -63,7 +63,7 @@ def test_email_goes_out_over_smtp_only_after_commit(world, app):
 def _task_due(w, due_at):
     engine.deploy_file(TEST_BPMN)
     inst = engine.start("test_timer_wait", "test", w.bank.id, {
-        "title": f"测试待办{w.tag}", "org_id": w.bank.id, "wait_until": (now() - timedelta(seconds=1)).isoformat()})
+        "title": f"测试待办{w.tag}", "org_id": w.bank.id, "scheme_id": w.scheme.id, "wait_until": (now() - timedelta(seconds=1)).isoformat()})
     ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id))
     ht.due_at = due_at
     db.session.commit()
@@ -96,8 +96,8 @@ def test_reminder_one_working_day_before_and_escalation_exactly_once(world, logi
         TaskDeadlineEvent.human_task_id == ht.id, TaskDeadlineEvent.kind == "escalation"))
     assert events == 1
     fin = w.user("finoffice")
-    fin_notes = list(db.session.scalars(select(Notification).where(Notification.user_id == fin.id,
-                                                                  Notification.kind == "escalation")))
+    fin_notes = list(db.session.scalars(select(Notification).where(
+        Notification.user_id == fin.id, Notification.key.like(f"escalation:t{ht.id}:%"))))
     assert len(fin_notes) == 1 and w.bank.name in fin_notes[0].title
     # the queue counts it
     page = login(officer).get("/tasks/").data.decode()
