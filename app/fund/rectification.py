@@ -36,7 +36,8 @@ def start(s: Suspension):
     bank = db.session.get(Organisation, s.bank_id)
     instance = engine.start(PROCESS, SUBJECT, s.id, {
         "title": f"{bank.name} · {scheme.name} · 暂停业务整改",
-        "suspension_id": s.id, "bank_org_id": s.bank_id, "finoffice_org_id": offices[0].id,
+        "suspension_id": s.id, "scheme_id": s.scheme_id, "bank_org_id": s.bank_id,
+        "finoffice_org_id": offices[0].id,
     })
     s.instance_id = instance.id
     db.session.flush()

@@ -199,6 +199,10 @@ class LoanVolume:
     def reached(self) -> bool:
         return self.limit is not None and self.loans_total >= self.limit
 
+    @property
+    def multiple_label(self) -> str:
+        return f"{self.multiple.normalize():f}" if self.multiple is not None else ""
+
 
 def loan_volume(scheme: Scheme) -> LoanVolume:
     p = scheme.params

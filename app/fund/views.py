@@ -17,7 +17,7 @@ from app.core.timeutil import today
 from app.fund import operations as fund_ops
 from app.fund import rectification, thresholds
 from app.fund.export import ledger_workbook
-from app.fund.models import (INFLOW_FORM_KINDS, KIND_LABELS, FundEntry, Suspension, can_manage_thresholds,
+from app.fund.models import (INFLOW_FORM_KINDS, KIND_LABELS, FundAccount, FundEntry, Suspension, can_manage_thresholds,
                              can_post_inflow, can_view_fund)
 from app.policies.models import Scheme
 from forms.fund import InflowForm, ResumeForm, ReviewAckForm
@@ -79,7 +79,8 @@ def _inflow_form(scheme) -> InflowForm:
 def _page(scheme, inflow_form=None, resume_form=None, ack_form=None, status=200):
     kind, d_from, d_to, filter_errors = _filters()
     entries = fund_ops.entries(scheme.id, kind=kind, date_from=d_from, date_to=d_to, limit=1000)
-    acct = fund_ops.account(scheme.id)
+    acct = db.session.scalar(select(FundAccount).where(FundAccount.scheme_id == scheme.id)) or \
+        FundAccount(scheme_id=scheme.id, review_flag=False)       # not added: a GET writes nothing
     suspensions = list(db.session.scalars(select(Suspension).where(Suspension.scheme_id == scheme.id)
                                           .order_by(Suspension.id.desc())))
     ctx = dict(

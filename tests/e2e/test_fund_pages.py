@@ -136,7 +136,8 @@ def test_review_flag_is_visible_and_acknowledged(world, login):
     thresholds.check_loan_volume(w.scheme.id)
     db.session.commit()
     fo = login(w.user("finoffice"))
-    assert 'id="review-flag"' in fo.get(f"/fund/{w.scheme.id}").data.decode()
+    page = fo.get(f"/fund/{w.scheme.id}").data.decode()
+    assert 'id="review-flag"' in page and "10 倍" in page and "1E+1" not in page
     assert fo.post(f"/fund/{w.scheme.id}/review-ack", data={"note": ""}).status_code == 400
     assert fo.post(f"/fund/{w.scheme.id}/review-ack", data={"note": "已提请研究"}).status_code == 302
     assert 'id="review-flag"' not in fo.get(f"/fund/{w.scheme.id}").data.decode()
