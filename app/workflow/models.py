@@ -74,6 +74,8 @@ class HumanTask(db.Model):
 
     __table_args__ = (
         Index("ix_task_queue_org", "org_id", "status", "due_at"),
+        # the queue's "age"/"newest" sorts: without it PostgreSQL sorts all of an org's open tasks
+        Index("ix_task_queue_org_age", "org_id", "status", "created_at"),
         Index("ix_task_queue_kind", "org_kind", "status", "due_at"),
         Index("ix_task_subject", "subject_type", "subject_id", "status"),
     )
