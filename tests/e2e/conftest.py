@@ -1,0 +1,44 @@
+"""Browser fixtures: Debian's Chromium through Playwright, and the real app on a local port.
+
+Never ``playwright install``: the launch is pointed at ``/usr/bin/chromium`` (``apt-get install
+chromium``, done by ``scripts/install.sh --browser``) with the flags that keep it off the network.
+"""
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (scripts/install.sh --browser)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM,
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served by werkzeug on 127.0.0.1 and a free port, in a background thread."""
+    from werkzeug.serving import make_server
+
+    # static files cacheable as in production, so each page load does not revalidate them
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="zx-live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server):
+    # replaces pytest-playwright's fallback fixture, which pytest 9 warns about (warnings are errors)
+    return live_server
