@@ -191,7 +191,17 @@ class Browser:
         self._fresh_g()
         data = dict(data or {})
         data.setdefault("csrf_token", self.csrf)
-        return self.client.post(url, data=data, **kw)
+        from flask.testing import EnvironBuilder
+        builder = EnvironBuilder(self.client.application, path=url, method="POST", data=data, **kw)
+        try:
+            resp = self.client.open(builder)
+            # werkzeug spools a large multipart body to a temporary file it never closes
+            stream = resp.request.environ.get("wsgi.input")
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()
+            return resp
+        finally:
+            builder.close()
 
 
 @pytest.fixture

@@ -1,0 +1,146 @@
+"""The SpiffWorkflow adapter: deployment, persistence, the task index, locking."""
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.core.db import db
+from app.workflow import engine
+from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec
+
+BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+@pytest.mark.parametrize("path", sorted(BPMN_DIR.glob("*.bpmn")), ids=lambda p: p.name)
+def test_every_bpmn_file_parses_validates_and_has_a_diagram(path):
+    specs = engine.parse_file(path)  # validates against the BPMN schema
+    assert specs
+    text = path.read_text(encoding="utf-8")
+    assert "<bpmndi:BPMNDiagram" in text and "<bpmndi:BPMNPlane" in text
+    # every flow node and flow has a shape or an edge in the diagram section
+    import re
+    ids = set(re.findall(r'<bpmn:(?:userTask|task|scriptTask|serviceTask|manualTask|startEvent|endEvent|'
+                         r'exclusiveGateway|parallelGateway|inclusiveGateway|intermediateCatchEvent|'
+                         r'intermediateThrowEvent|boundaryEvent|sequenceFlow|callActivity|subProcess)\b[^>]*\bid="([^"]+)"', text))
+    drawn = set(re.findall(r'bpmnElement="([^"]+)"', text))
+    assert ids <= drawn, f"not drawn: {sorted(ids - drawn)}"
+
+
+def test_deploy_is_versioned_by_content_hash(world, tmp_path):
+    w = world()
+    src = (BPMN_DIR / "loan_application.bpmn").read_text(encoding="utf-8")
+    f = tmp_path / "loan_application.bpmn"
+    f.write_text(src.replace('name="部门审核推荐"', 'name="部门审核推荐 v2"'), encoding="utf-8")
+    before = db.session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == "loan_application")
+                               .order_by(ProcessSpec.version.desc()).limit(1))
+    inst_old = engine.start("loan_application", "zz_test", 1, {"department_org_id": w.dept.id,
+                                                               "enterprise_org_id": w.firm.id})
+    assert inst_old.spec_id == before.id
+    rows = engine.deploy_file(f)
+    assert rows[0].version == before.version + 1
+    again = engine.deploy_file(f)
+    assert again[0].id == rows[0].id  # same content, same version
+    db.session.flush()
+    # the old instance keeps its spec version and still runs
+    old = db.session.get(ProcessInstance, inst_old.id)
+    assert old.spec_id == before.id
+    ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == old.id))
+    assert ht.name == "部门审核推荐"
+    db.session.rollback()
+
+
+def test_state_is_plain_json_text_without_the_spec(world):
+    w = world()
+    inst = engine.start("loan_application", "zz_test", 2, {"department_org_id": w.dept.id,
+                                                           "enterprise_org_id": w.firm.id})
+    state = json.loads(inst.state)
+    assert "spec" not in state and "tasks" in state
+    db.session.rollback()
+
+
+def _multi_instance(world_):
+    """A loan_application instance waiting in the parallel multi-instance filing task."""
+    from app.accounts.models import User
+    inst = engine.start("loan_application", "zz_test", 3, {
+        "department_org_id": world_.dept.id, "enterprise_org_id": world_.firm.id})
+    dept_user = world_.user("dept")
+    ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    engine.complete(ht.id, dept_user, {"dept_decision": "recommend", "bank_org_id": world_.bank.id})
+    ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    engine.complete(ht.id, world_.user("officer"), {
+        "bank_decision": "approve", "filing_recipients": [u.id for u in world_.units.values()]})
+    db.session.commit()
+    return inst.id
+
+
+def test_multi_instance_restores_many_times(world):
+    w = world()
+    inst_id = _multi_instance(w)
+    open_tasks = db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == inst_id, HumanTask.status == "open")).all()
+    assert len(open_tasks) == 6 and {t.org_id for t in open_tasks} == {u.id for u in w.units.values()}
+    inst = db.session.get(ProcessInstance, inst_id)
+    for _ in range(60):
+        db.session.expire_all()
+        inst = db.session.get(ProcessInstance, inst_id)
+        wf = engine.load(inst)
+        assert len([t for t in wf.get_tasks() if t.task_spec.bpmn_id == "filing_ack"]) >= 6
+    # complete the children one by one, restoring between each, until the process ends
+    for ht in open_tasks:
+        user = next(u for k, u in w.u.items() if w.user(k).organisation_id == ht.org_id)
+        engine.complete(ht.id, w.user([k for k in w.u if w.u[k].id == user.id][0]), {"filing_ack_by": ht.org_id})
+        db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(ProcessInstance, inst_id).completed
+
+
+def test_concurrent_submission_of_one_task_one_wins(world, app):
+    from app.applications import operations as ops
+    from app.applications.models import LoanApplication
+    from app.core.audit import timeline
+    w = world()
+    inst = engine.start("loan_application", "loan_application", 0, {
+        "department_org_id": w.dept.id, "enterprise_org_id": w.firm.id})
+    db.session.commit()
+    ht_id = db.session.scalar(select(HumanTask.id).where(HumanTask.instance_id == inst.id))
+    db.session.rollback()  # end this thread's transaction (SQLite: one writer at a time)
+    dept_id, bank_id = w.u["dept"].id, w.bank.id
+    db.session.rollback()
+    barrier = threading.Barrier(2)
+    results = []
+
+    def submit(decision):
+        with app.app_context():
+            from app.accounts.models import User
+            barrier.wait()
+            try:
+                user = db.session.get(User, dept_id)
+                engine.complete(ht_id, user, {"dept_decision": decision, "bank_org_id": bank_id})
+                db.session.commit()
+                results.append(("ok", decision))
+            except engine.WorkflowError as exc:
+                db.session.rollback()
+                results.append(("refused", str(exc)))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                db.session.rollback()
+                results.append(("error", repr(exc)))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=submit, args=(d,)) for d in ("recommend", "reject")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r[0] for r in results) == ["ok", "refused"], results
+    refused = next(r[1] for r in results if r[0] == "refused")
+    assert "处理" in refused
+    db.session.expire_all()
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.instance_id == inst.id)).all()
+    done = [t for t in tasks if t.status == "completed"]
+    assert len(done) == 1
+    winner = next(r[1] for r in results if r[0] == "ok")
+    open_next = [t.bpmn_id for t in tasks if t.status == "open"]
+    assert open_next == (["bank_due_diligence"] if winner == "recommend" else [])
