@@ -90,7 +90,7 @@ def register():
             login_user(user)
             flash(_("注册成功"), "success")
             return redirect(url_for("tasks.queue"))
-    return render_template("accounts/register.html", form=form)
+    return render_template("accounts/register.html", form=form), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/lang/<code>")
