@@ -1,0 +1,72 @@
+"""Validation of policy parameters, without HTTP or a database: every preset passes, each bad value
+is refused with the key it belongs to."""
+import copy
+
+import pytest
+
+from app.policies.presets import load_preset, preset_codes
+from app.policies.validation import ParamsInvalid, check_params, validate_params
+
+
+@pytest.mark.parametrize("code", preset_codes())
+def test_every_preset_is_valid(code):
+    assert validate_params(load_preset(code)) == {}
+
+
+def _with(preset="jiangjin_2020", **changes):
+    p = copy.deepcopy(load_preset(preset))
+    for k, v in changes.items():
+        if v is KeyError:
+            p.pop(k)
+        else:
+            p[k] = v
+    return p
+
+
+@pytest.mark.parametrize("changes, key, words", [
+    ({"fund_size": "30000000.005"}, "fund_size", "两位小数"),
+    ({"fund_size": 30000000.0}, "fund_size", "字符串"),
+    ({"max_loan_amount": "-1.00"}, "max_loan_amount", "负数"),
+    ({"cap_per_bank": "abc"}, "cap_per_bank", "字符串"),
+    ({"fund_share": "1.2"}, "fund_share", "0 到 1"),
+    ({"pause_at_payout_ratio": "-0.1"}, "pause_at_payout_ratio", "0 到 1"),
+    ({"rate_cap": {"kind": "benchmark_minus", "points": "1"}}, "rate_cap.kind", "benchmark_plus"),
+    ({"rate_cap": {"kind": "benchmark_times", "factor": "0.5"}}, "rate_cap.factor", "1 到 10"),
+    ({"rate_cap": {"kind": "benchmark_plus"}}, "rate_cap.points", "字符串"),
+    ({"rounding": "ceiling"}, "rounding", "half_up"),
+    ({"joint_meeting_rule": "two_thirds"}, "joint_meeting_rule", "majority"),
+    ({"joint_meeting_roles": ["financial_office", "mayor"]}, "joint_meeting_roles", "mayor"),
+    ({"joint_meeting_roles": []}, "joint_meeting_roles", "非空"),
+    ({"filing_recipient_roles": ["tax_bureau"]}, "filing_recipient_roles", "tax_bureau"),
+    ({"products": []}, "products", "至少"),
+    ({"products": [{"code": "x", "name": "X"}]}, "products[0].fund_share", "必须"),
+    ({"products": [{"code": "x", "name": "X", "fund_share": "0.5"},
+                   {"code": "x", "name": "Y", "fund_share": "0.5"}]}, "products[1].code", "重复"),
+    ({"payout_working_days": 0}, "payout_working_days", "整数"),
+    ({"max_term_months": "24"}, "max_term_months", "整数"),
+    ({"require_whitelist": "yes"}, "require_whitelist", "true"),
+    ({"recovery_after_payout": {"kind": "share_principal", "fund_share": "2"}},
+     "recovery_after_payout.fund_share", "0 到 1"),
+    ({"suspend_bank_npl": {"threshold": "3%"}}, "suspend_bank_npl.threshold", "字符串"),
+    ({"excluded_activities": ["gambling"]}, "excluded_activities", "real_estate_development"),
+    ({"reference_rate_kind": "shibor"}, "reference_rate_kind", "lpr"),
+    ({"rounding": KeyError}, "rounding", "缺少"),
+])
+def test_bad_value_is_named_by_its_key(changes, key, words):
+    errors = validate_params(_with(**changes))
+    assert key in errors, errors
+    assert words in errors[key]
+    assert len(errors) == 1, errors      # only the bad key, nothing else flagged
+    with pytest.raises(ParamsInvalid) as exc:
+        check_params(_with(**changes))
+    assert key in str(exc.value)
+
+
+def test_not_an_object():
+    assert "(root)" in validate_params(["not", "a", "dict"])
+
+
+def test_good_edits_pass():
+    p = _with(fund_share="0.7", rate_cap={"kind": "benchmark_plus", "points": "2.5"}, rounding="down",
+              joint_meeting_rule="majority", cap_per_loan="500000.00", max_loan_amount=None)
+    assert check_params(p) is p
