@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, figures recorded in BENCHMARKS.md (never asserted in tests)."""
