@@ -38,7 +38,14 @@ def _loan_application_scheme(subject_id: int) -> int | None:
     return a.scheme_id if a else None
 
 
+def _compensation_claim_scheme(subject_id: int) -> int | None:
+    from app.compensation.models import CompensationClaim
+    c = db.session.get(CompensationClaim, subject_id)
+    return c.scheme_id if c else None
+
+
 register_scheme_resolver("loan_application", _loan_application_scheme)
+register_scheme_resolver("compensation_claim", _compensation_claim_scheme)
 
 
 def financial_office_users(ht: HumanTask):
@@ -49,7 +56,10 @@ def financial_office_users(ht: HumanTask):
         scheme_id = resolver(ht.subject_id)
     if scheme_id is None:
         from app.workflow.engine import workflow_data
-        scheme_id = workflow_data(ht.instance).get("scheme_id")
+        data = workflow_data(ht.instance)
+        if data.get("finoffice_org_id"):
+            return users_of_org(int(data["finoffice_org_id"]))
+        scheme_id = data.get("scheme_id")
     if scheme_id is not None:
         org_ids = list(db.session.scalars(select(SchemeMember.organisation_id).where(
             SchemeMember.scheme_id == scheme_id, SchemeMember.role == "financial_office")))

@@ -20,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -313,8 +314,6 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
 
 def _timer_due(task) -> datetime | None:
     """When a WAITING timer task fires (UTC), from the value SpiffWorkflow stored on evaluating it."""
-    from SpiffWorkflow.bpmn.specs.event_definitions.timer import (CycleTimerEventDefinition,
-                                                                   TimerEventDefinition)
     definition = getattr(task.task_spec, "event_definition", None)
     if not isinstance(definition, TimerEventDefinition):
         return None
