@@ -1,12 +1,23 @@
+"""The administrator's pages: organisations, sectors, users, blacklist, schemes (members and
+parameters with history), reference rates and process versions.  Only organisations of kind
+"admin" reach /admin/*.  Thin views: the rules are in app/admin/operations.py."""
 from functools import wraps
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from app.accounts.models import Organisation, User
+from app.accounts.models import ORG_KIND_LABELS, Organisation, OrgKind, Sector, User
+from app.admin import operations as ops
+from app.core import audit
 from app.core.db import db
-from app.policies.models import ReferenceRate, Scheme
+from app.core.i18n import _
+from app.policies.models import Scheme, SchemeMember
+from app.policies.presets import load_preset, preset_codes
+from app.policies.rates import KIND_LABELS as RATE_KIND_LABELS
+from forms.admin import (BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
+                         SchemeForm, SectorForm, UserForm)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -21,6 +32,32 @@ def admin_required(fn):
     return wrapper
 
 
+def _refuse(form, exc: ops.AdminError, default_field: str):
+    """Show an operation's refusal next to its field, after undoing anything it flushed."""
+    db.session.rollback()
+    if exc.field is None and not getattr(exc, "errors", None):   # not about one field: say it on top
+        flash(str(exc), "danger")
+        return
+    f = getattr(form, exc.field or default_field, None) or getattr(form, default_field)
+    f.errors = list(f.errors) + [str(exc)]
+    for key, msg in getattr(exc, "errors", {}).items():
+        f.errors.append(f"{key}: {msg}")
+
+
+def _get(model, ident):
+    row = db.session.get(model, ident)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _csrf_ok():
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+
+
+# ---------------------------------------------------------------------------- overview, organisations
+
 @bp.route("/")
 @admin_required
 def index():
@@ -29,9 +66,336 @@ def index():
     return render_template("admin/index.html", orgs=orgs, users=users)
 
 
-@bp.route("/schemes")
+def _kind_choices():
+    return [(k.value, ORG_KIND_LABELS[k]) for k in OrgKind]
+
+
+def _org_form(org=None):
+    form = OrganisationForm(obj=org)
+    form.kind.choices = _kind_choices()
+    sectors = list(db.session.scalars(select(Sector).order_by(Sector.code)))
+    form.sector_ids.choices = [(s.id, f"{s.name}（{s.department.name if s.department else _('未指定部门')}）")
+                               for s in sectors]
+    if org is not None and not form.is_submitted():
+        form.sector_ids.data = ops.department_sector_ids(org)
+    return form
+
+
+@bp.route("/orgs/new", methods=["GET", "POST"])
+@admin_required
+def org_new():
+    form = _org_form()
+    if form.validate_on_submit():
+        try:
+            org = ops.create_organisation(current_user, kind=form.kind.data, name=form.name.data,
+                                          name_en=form.name_en.data, code=form.code.data,
+                                          sector_ids=form.sector_ids.data)
+            db.session.commit()
+            flash(_("已创建机构“{n}”").format(n=org.name), "success")
+            return redirect(url_for("admin.org", org_id=org.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "name")
+    return render_template("admin/org_form.html", form=form, org=None), 400 if form.is_submitted() else 200
+
+
+def _org_page(org, form=None, user_form=None, blacklist_form=None, status=200):
+    return render_template(
+        "admin/org.html", org=org, form=form or _org_form(org), user_form=user_form or UserForm(),
+        blacklist_form=blacklist_form or BlacklistForm(), in_use=ops.org_in_use(org),
+        users=list(db.session.scalars(select(User).where(User.organisation_id == org.id).order_by(User.id))),
+        events=audit.timeline("organisation", org.id),
+        memberships=list(db.session.scalars(select(SchemeMember).where(SchemeMember.organisation_id == org.id))),
+    ), status
+
+
+@bp.route("/orgs/<int:org_id>", methods=["GET", "POST"])
+@admin_required
+def org(org_id):
+    org = _get(Organisation, org_id)
+    if request.method == "GET":
+        return _org_page(org)
+    form = _org_form(org)
+    if form.validate_on_submit():
+        try:
+            ops.update_organisation(current_user, org, kind=form.kind.data, name=form.name.data,
+                                    name_en=form.name_en.data, code=form.code.data, sector_ids=form.sector_ids.data)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for("admin.org", org_id=org.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "name")
+            org = _get(Organisation, org_id)
+    return _org_page(org, form=form, status=400)
+
+
+@bp.route("/orgs/<int:org_id>/users", methods=["POST"])
+@admin_required
+def user_new(org_id):
+    org = _get(Organisation, org_id)
+    form = UserForm()
+    if form.validate_on_submit():
+        try:
+            user = ops.create_user(current_user, org, username=form.username.data,
+                                   display_name=form.display_name.data, password=form.password.data,
+                                   email=form.email.data, is_supervisor=form.is_supervisor.data)
+            db.session.commit()
+            flash(_("已创建用户 {u}").format(u=user.username), "success")
+            return redirect(url_for("admin.org", org_id=org.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "username")
+            org = _get(Organisation, org_id)
+    return _org_page(org, user_form=form, status=400)
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@admin_required
+def user_active(user_id):
+    user = _get(User, user_id)
+    _csrf_ok()
+    active = request.form.get("active") == "1"
+    try:
+        ops.set_user_active(current_user, user, active)
+        db.session.commit()
+        flash((_("已启用 {u}") if active else _("已停用 {u}")).format(u=user.username), "success")
+    except ops.AdminError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return _org_page(_get(Organisation, user.organisation_id), status=400)
+    return redirect(url_for("admin.org", org_id=user.organisation_id))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@admin_required
+def user_password(user_id):
+    user = _get(User, user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            ops.reset_password(current_user, user, form.password.data)
+            db.session.commit()
+            flash(_("已重置 {u} 的密码").format(u=user.username), "success")
+            return redirect(url_for("admin.org", org_id=user.organisation_id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "password")
+    return render_template("admin/password.html", form=form, user=_get(User, user_id)), \
+        400 if form.is_submitted() else 200
+
+
+@bp.route("/orgs/<int:org_id>/blacklist", methods=["POST"])
+@admin_required
+def blacklist(org_id):
+    org = _get(Organisation, org_id)
+    form = BlacklistForm()
+    remove = request.form.get("action") == "remove"
+    if form.validate_on_submit():
+        try:
+            (ops.unblacklist if remove else ops.blacklist)(current_user, org, form.reason.data)
+            db.session.commit()
+            flash(_("已移出黑名单") if remove else _("已列入黑名单"), "success")
+            return redirect(url_for("admin.org", org_id=org.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "reason")
+            org = _get(Organisation, org_id)
+    return _org_page(org, blacklist_form=form, status=400)
+
+
+# ---------------------------------------------------------------------------- sectors
+
+def _sector_form(sector=None):
+    form = SectorForm(obj=sector)
+    depts = db.session.scalars(select(Organisation).where(Organisation.kind == OrgKind.department.value)
+                               .order_by(Organisation.id))
+    form.department_id.choices = [(0, _("（未指定）"))] + [(d.id, d.name) for d in depts]
+    if sector is not None and not form.is_submitted():
+        form.department_id.data = sector.department_id or 0
+    return form
+
+
+@bp.route("/sectors/", methods=["GET", "POST"])
+@admin_required
+def sectors():
+    form = _sector_form()
+    if form.validate_on_submit():
+        try:
+            s = ops.save_sector(None, code=form.code.data, name=form.name.data, name_en=form.name_en.data,
+                                department_id=form.department_id.data)
+            db.session.commit()
+            flash(_("已添加行业“{n}”").format(n=s.name), "success")
+            return redirect(url_for("admin.sectors"))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "code")
+    rows = list(db.session.scalars(select(Sector).order_by(Sector.code)))
+    return render_template("admin/sectors.html", form=form, sectors=rows), 400 if form.is_submitted() else 200
+
+
+@bp.route("/sectors/<int:sector_id>", methods=["GET", "POST"])
+@admin_required
+def sector(sector_id):
+    s = _get(Sector, sector_id)
+    form = _sector_form(s)
+    if form.validate_on_submit():
+        try:
+            ops.save_sector(s, code=form.code.data, name=form.name.data, name_en=form.name_en.data,
+                            department_id=form.department_id.data)
+            db.session.commit()
+            flash(_("已保存"), "success")
+            return redirect(url_for("admin.sectors"))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "code")
+    return render_template("admin/sector.html", form=form, sector=_get(Sector, sector_id)), \
+        400 if form.is_submitted() else 200
+
+
+# ---------------------------------------------------------------------------- schemes
+
+def _scheme_form():
+    form = SchemeForm()
+    form.preset.choices = [(c, f"{load_preset(c)['name']}（{c}）") for c in preset_codes()]
+    return form
+
+
+@bp.route("/schemes", methods=["GET", "POST"])
 @admin_required
 def schemes():
+    form = _scheme_form()
+    if form.validate_on_submit():
+        try:
+            scheme = ops.create_scheme(current_user, preset=form.preset.data, code=form.code.data,
+                                       name=form.name.data or "", name_en=form.name_en.data or "")
+            db.session.commit()
+            flash(_("已创建政策“{n}”，请添加成员单位").format(n=scheme.name), "success")
+            return redirect(url_for("admin.scheme", scheme_id=scheme.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "code")
     rows = list(db.session.scalars(select(Scheme).order_by(Scheme.id)))
-    rates = list(db.session.scalars(select(ReferenceRate).order_by(ReferenceRate.kind, ReferenceRate.effective_from)))
-    return render_template("admin/schemes.html", schemes=rows, rates=rates)
+    return render_template("admin/schemes.html", schemes=rows, form=form), 400 if form.is_submitted() else 200
+
+
+def _member_form():
+    form = MemberForm()
+    form.role.choices = [(r, ORG_KIND_LABELS[OrgKind(r)]) for r in ops.MEMBER_ROLES]
+    orgs = db.session.scalars(select(Organisation).where(Organisation.kind != OrgKind.enterprise.value)
+                              .order_by(Organisation.kind, Organisation.id))
+    form.organisation_id.choices = [(o.id, f"{o.kind_label} · {o.name}") for o in orgs]
+    return form
+
+
+def _params_form(scheme):
+    form = ParamsForm()
+    if not form.is_submitted():
+        form.params.data = ops._dump(scheme.params)
+        form.version.data = str(scheme.params_version)
+    return form
+
+
+def _scheme_page(scheme, member_form=None, params_form=None, status=200):
+    members = sorted(scheme.members, key=lambda m: (ops.MEMBER_ROLES.index(m.role)
+                                                   if m.role in ops.MEMBER_ROLES else 99, m.id))
+    return render_template("admin/scheme.html", scheme=scheme, members=members,
+                           member_form=member_form or _member_form(),
+                           params_form=params_form or _params_form(scheme),
+                           history=ops.params_history(scheme), role_labels={k.value: v for k, v in
+                                                                             ORG_KIND_LABELS.items()}), status
+
+
+@bp.route("/schemes/<int:scheme_id>")
+@admin_required
+def scheme(scheme_id):
+    return _scheme_page(_get(Scheme, scheme_id))
+
+
+@bp.route("/schemes/<int:scheme_id>/members", methods=["POST"])
+@admin_required
+def member_add(scheme_id):
+    scheme = _get(Scheme, scheme_id)
+    form = _member_form()
+    if form.validate_on_submit():
+        try:
+            ops.add_member(current_user, scheme, form.organisation_id.data, form.role.data)
+            db.session.commit()
+            flash(_("已添加成员"), "success")
+            return redirect(url_for("admin.scheme", scheme_id=scheme.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "organisation_id")
+            scheme = _get(Scheme, scheme_id)
+    return _scheme_page(scheme, member_form=form, status=400)
+
+
+@bp.route("/schemes/<int:scheme_id>/members/<int:member_id>/delete", methods=["POST"])
+@admin_required
+def member_remove(scheme_id, member_id):
+    scheme = _get(Scheme, scheme_id)
+    member = _get(SchemeMember, member_id)
+    if member.scheme_id != scheme.id:
+        abort(404)
+    _csrf_ok()
+    ops.remove_member(current_user, scheme, member)
+    db.session.commit()
+    flash(_("已移除成员"), "success")
+    return redirect(url_for("admin.scheme", scheme_id=scheme.id))
+
+
+@bp.route("/schemes/<int:scheme_id>/params", methods=["POST"])
+@admin_required
+def params(scheme_id):
+    scheme = _get(Scheme, scheme_id)
+    form = _params_form(scheme)
+    if form.validate_on_submit():
+        try:
+            expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+            changes = ops.update_params(current_user, scheme, ops.parse_params_text(form.params.data),
+                                        form.note.data, expected_version=expected)
+            db.session.commit()
+            flash(_("已保存为第 {v} 版（{n} 项变更）").format(v=scheme.params_version, n=len(changes)), "success")
+            return redirect(url_for("admin.scheme", scheme_id=scheme.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "params")
+            scheme = _get(Scheme, scheme_id)
+    return _scheme_page(scheme, params_form=form, status=400)
+
+
+# ---------------------------------------------------------------------------- reference rates
+
+@bp.route("/rates", methods=["GET", "POST"])
+@admin_required
+def rates():
+    form = RateForm()
+    form.kind.choices = [(k, RATE_KIND_LABELS[k]) for k in ops.RATE_KINDS]
+    if form.validate_on_submit():
+        try:
+            ops.add_reference_rate(current_user, kind=form.kind.data, effective_from=form.effective_from.data,
+                                   min_months=form.min_months.data, max_months=form.max_months.data,
+                                   rate=form.rate.data, source=form.source.data)
+            db.session.commit()
+            flash(_("已添加参考利率"), "success")
+            return redirect(url_for("admin.rates"))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "rate")
+    return render_template("admin/rates.html", form=form, rates=ops.reference_rates(),
+                           kind_labels=RATE_KIND_LABELS), 400 if form.is_submitted() else 200
+
+
+# ---------------------------------------------------------------------------- process versions
+
+@bp.route("/processes")
+@admin_required
+def processes():
+    return render_template("admin/processes.html", rows=ops.process_versions())
+
+
+@bp.route("/processes/deploy", methods=["POST"])
+@admin_required
+def deploy():
+    _csrf_ok()
+    try:
+        new = ops.deploy_now(current_user)
+        db.session.commit()
+    except Exception as exc:   # a diagram that does not parse: nothing deployed, the reason shown
+        db.session.rollback()
+        flash(_("部署失败：{e}").format(e=exc), "danger")
+        return redirect(url_for("admin.processes"))
+    if new:
+        flash(_("已部署新版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in new)), "success")
+    else:
+        flash(_("bpmn/ 中的流程均无变化，未产生新版本"), "info")
+    return redirect(url_for("admin.processes"))

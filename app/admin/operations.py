@@ -1,0 +1,445 @@
+"""The administrator's operations: organisations, sectors, users, blacklist, schemes and their
+members and parameters, reference rates, process versions.
+
+Rules live here (tested without HTTP); each operation flushes, the request commits once.
+A refused operation raises :class:`AdminError` naming the form field, before anything is written.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from app.accounts.models import Organisation, OrgKind, Sector, User
+from app.accounts.operations import create_user as _create_user
+from app.core import audit
+from app.core.db import db
+from app.core.i18n import _
+from app.core.uscc import validate as validate_uscc
+from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
+from app.policies.presets import load_preset, preset_codes
+from app.policies.validation import KNOWN_ROLES, validate_params
+from app.workflow.models import ProcessInstance, ProcessSpec
+
+MIN_PASSWORD_LENGTH = 8
+MEMBER_ROLES = KNOWN_ROLES          # a member's role is its organisation's kind
+RATE_KINDS = ("pboc_benchmark", "lpr")
+
+
+class AdminError(ValueError):
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+# ---------------------------------------------------------------------------- organisations, sectors
+
+def _code_taken(code: str, org_id: int | None) -> bool:
+    q = select(Organisation.id).where(Organisation.code == code)
+    if org_id is not None:
+        q = q.where(Organisation.id != org_id)
+    return db.session.scalar(q) is not None
+
+
+def _check_org_code(kind: str, code: str | None, org_id: int | None) -> str | None:
+    code = (code or "").strip() or None
+    if kind == OrgKind.enterprise.value:
+        code = (code or "").upper()
+        err = validate_uscc(code)
+        if err:
+            raise AdminError(err, "code")
+    if code and _code_taken(code, org_id):
+        raise AdminError(_("该代码已被其他机构使用"), "code")
+    return code
+
+
+def _set_department_sectors(org: Organisation, sector_ids) -> None:
+    wanted = set(sector_ids or [])
+    for s in db.session.scalars(select(Sector)):
+        if s.id in wanted:
+            s.department_id = org.id
+        elif s.department_id == org.id:
+            s.department_id = None
+
+
+def create_organisation(actor, *, kind: str, name: str, name_en: str = "", code: str | None = None,
+                        sector_ids=None) -> Organisation:
+    if kind not in {k.value for k in OrgKind}:
+        raise AdminError(_("未知的机构类型"), "kind")
+    code = _check_org_code(kind, code, None)
+    org = Organisation(kind=kind, name=name.strip(), name_en=(name_en or "").strip(), code=code)
+    db.session.add(org)
+    db.session.flush()
+    if kind == OrgKind.department.value:
+        _set_department_sectors(org, sector_ids)
+    audit.record("organisation", org.id, "created", actor, details={"kind": kind, "name": org.name, "code": code},
+                 visible_to_enterprise=False)
+    db.session.flush()
+    return org
+
+
+def org_in_use(org: Organisation) -> bool:
+    """Has users or scheme memberships: its kind can no longer change."""
+    return (db.session.scalar(select(User.id).where(User.organisation_id == org.id).limit(1)) is not None or
+            db.session.scalar(select(SchemeMember.id).where(SchemeMember.organisation_id == org.id).limit(1))
+            is not None)
+
+
+def update_organisation(actor, org: Organisation, *, kind: str, name: str, name_en: str = "",
+                        code: str | None = None, sector_ids=None) -> Organisation:
+    if kind not in {k.value for k in OrgKind}:
+        raise AdminError(_("未知的机构类型"), "kind")
+    if kind != org.kind and org_in_use(org):
+        raise AdminError(_("该机构已有用户或政策成员身份，不能更改机构类型"), "kind")
+    code = _check_org_code(kind, code, org.id)
+    before = {"kind": org.kind, "name": org.name, "name_en": org.name_en, "code": org.code}
+    org.kind, org.name, org.name_en, org.code = kind, name.strip(), (name_en or "").strip(), code
+    if kind == OrgKind.department.value:
+        _set_department_sectors(org, sector_ids)
+    else:
+        _set_department_sectors(org, [])
+    after = {"kind": org.kind, "name": org.name, "name_en": org.name_en, "code": org.code}
+    audit.record("organisation", org.id, "updated", actor, visible_to_enterprise=False,
+                 details={k: [before[k], after[k]] for k in after if before[k] != after[k]})
+    db.session.flush()
+    return org
+
+
+def department_sector_ids(org: Organisation) -> list[int]:
+    return list(db.session.scalars(select(Sector.id).where(Sector.department_id == org.id)))
+
+
+def _check_department(department_id):
+    if department_id in (None, 0, ""):
+        return None
+    dept = db.session.get(Organisation, department_id)
+    if dept is None or dept.kind != OrgKind.department.value:
+        raise AdminError(_("请选择行业主管部门"), "department_id")
+    return dept.id
+
+
+def save_sector(sector: Sector | None, *, code: str, name: str, name_en: str = "",
+                department_id=None) -> Sector:
+    code = code.strip()
+    q = select(Sector.id).where(Sector.code == code)
+    if sector is not None:
+        q = q.where(Sector.id != sector.id)
+    if db.session.scalar(q) is not None:
+        raise AdminError(_("行业代码已存在"), "code")
+    dept_id = _check_department(department_id)
+    if sector is None:
+        sector = Sector(code=code, name=name.strip(), name_en=(name_en or "").strip(), department_id=dept_id)
+        db.session.add(sector)
+    else:
+        sector.code, sector.name, sector.name_en, sector.department_id = \
+            code, name.strip(), (name_en or "").strip(), dept_id
+    db.session.flush()
+    return sector
+
+
+# ---------------------------------------------------------------------------- users
+
+def _check_password(password: str, field="password"):
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise AdminError(_("密码至少 {n} 位").format(n=MIN_PASSWORD_LENGTH), field)
+
+
+def create_user(actor, org: Organisation, *, username: str, display_name: str, password: str,
+                email: str | None = None, is_supervisor: bool = False) -> User:
+    username = username.strip()
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AdminError(_("用户名已被使用"), "username")
+    _check_password(password)
+    user = _create_user(org, username, display_name.strip(), password, is_supervisor=is_supervisor,
+                        email=(email or "").strip() or None)
+    audit.record("user", user.id, "created", actor, visible_to_enterprise=False,
+                 details={"username": username, "organisation_id": org.id, "supervisor": is_supervisor})
+    db.session.flush()
+    return user
+
+
+def set_user_active(actor, user: User, active: bool) -> User:
+    if not active and user.id == actor.id:
+        raise AdminError(_("不能停用自己的账号"))
+    if user.active != active:
+        user.active = active
+        audit.record("user", user.id, "reactivated" if active else "deactivated", actor,
+                     visible_to_enterprise=False)
+    db.session.flush()
+    return user
+
+
+def reset_password(actor, user: User, password: str) -> User:
+    _check_password(password)
+    user.set_password(password)
+    user.failed_logins = 0
+    user.last_failed_at = None
+    audit.record("user", user.id, "password_reset", actor, visible_to_enterprise=False)
+    db.session.flush()
+    return user
+
+
+# ---------------------------------------------------------------------------- blacklist
+
+def blacklist(actor, org: Organisation, reason: str) -> Organisation:
+    if org.kind != OrgKind.enterprise.value:
+        raise AdminError(_("只有企业可以列入黑名单"))
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError(_("请填写列入黑名单的原因"), "reason")
+    if org.blacklisted:
+        raise AdminError(_("该企业已在黑名单中"))
+    org.blacklisted, org.blacklist_reason = True, reason
+    audit.record("organisation", org.id, "blacklisted", actor, opinion=reason)
+    db.session.flush()
+    return org
+
+
+def unblacklist(actor, org: Organisation, reason: str) -> Organisation:
+    reason = (reason or "").strip()
+    if not reason:
+        raise AdminError(_("请填写移出黑名单的原因"), "reason")
+    if not org.blacklisted:
+        raise AdminError(_("该企业不在黑名单中"))
+    previous = org.blacklist_reason
+    org.blacklisted, org.blacklist_reason = False, None
+    audit.record("organisation", org.id, "unblacklisted", actor, opinion=reason,
+                 details={"previous_reason": previous})
+    db.session.flush()
+    return org
+
+
+# ---------------------------------------------------------------------------- schemes
+
+def _dump(params: dict) -> str:
+    return json.dumps(params, ensure_ascii=False, indent=2)
+
+
+def create_scheme(actor, *, preset: str, code: str, name: str = "", name_en: str = "") -> Scheme:
+    if preset not in preset_codes():
+        raise AdminError(_("未知的政策模板"), "preset")
+    code = code.strip()
+    if db.session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
+        raise AdminError(_("政策代码已存在"), "code")
+    params = load_preset(preset)
+    if name.strip():
+        params["name"] = name.strip()
+    if name_en.strip():
+        params["name_en"] = name_en.strip()
+    scheme = Scheme(code=code, name=params["name"], name_en=params.get("name_en", ""), preset=preset,
+                    params_json=_dump(params), params_version=1)
+    db.session.add(scheme)
+    db.session.flush()
+    db.session.add(SchemeParamsHistory(scheme_id=scheme.id, version=1, params_json=scheme.params_json,
+                                       changed_by_id=actor.id, note=_("由模板 {p} 创建").format(p=preset)))
+    audit.record("scheme", scheme.id, "created", actor, details={"preset": preset, "code": code},
+                 visible_to_enterprise=False)
+    if params.get("fund_size"):
+        from app.fund import operations as fund_ops
+        fund_ops.post(scheme.id, "capital_injection", Decimal(params["fund_size"]), actor=actor,
+                      key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
+    db.session.flush()
+    return scheme
+
+
+def add_member(actor, scheme: Scheme, org_id: int, role: str) -> SchemeMember:
+    if role not in MEMBER_ROLES:
+        raise AdminError(_("未知的成员角色"), "role")
+    org = db.session.get(Organisation, org_id) if org_id else None
+    if org is None:
+        raise AdminError(_("请选择机构"), "organisation_id")
+    if org.kind != role:
+        raise AdminError(_("机构“{o}”的类型是{k}，不能担任该角色").format(o=org.name, k=org.kind_label),
+                         "organisation_id")
+    if scheme.member(org.id, role) is not None:
+        raise AdminError(_("该机构已是本政策的此角色成员"), "organisation_id")
+    m = SchemeMember(scheme_id=scheme.id, organisation_id=org.id, role=role)
+    db.session.add(m)
+    audit.record("scheme", scheme.id, "member_added", actor, visible_to_enterprise=False,
+                 details={"organisation_id": org.id, "organisation": org.name, "role": role})
+    db.session.flush()
+    db.session.refresh(scheme)
+    return m
+
+
+def remove_member(actor, scheme: Scheme, member: SchemeMember) -> None:
+    if member.scheme_id != scheme.id:
+        raise AdminError(_("成员不属于该政策"))
+    audit.record("scheme", scheme.id, "member_removed", actor, visible_to_enterprise=False,
+                 details={"organisation_id": member.organisation_id, "organisation": member.organisation.name,
+                          "role": member.role})
+    db.session.delete(member)
+    db.session.flush()
+    db.session.refresh(scheme)
+
+
+def parse_params_text(text: str) -> dict:
+    """The JSON editor's text as an object, or :class:`AdminError` with the line and column."""
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AdminError(_("JSON 格式错误（第 {l} 行第 {c} 列）：{m}").format(l=exc.lineno, c=exc.colno, m=exc.msg),
+                         "params")
+    return params
+
+
+def update_params(actor, scheme: Scheme, params, note: str, expected_version: int | None = None) -> list[dict]:
+    """Replace the scheme's parameters with a validated set: a new version and a history row.
+
+    ``expected_version`` is the version the editor started from: if somebody saved in between,
+    the edit is refused instead of silently overwriting theirs.  Returns the diff.
+    """
+    if expected_version is not None and expected_version != scheme.params_version:
+        raise AdminError(_("参数已被他人修改为第 {v} 版，请重新打开后再编辑").format(v=scheme.params_version), "params")
+    errors = validate_params(params)
+    if errors:
+        err = AdminError(_("参数有误"), "params")
+        err.errors = errors
+        raise err
+    old = scheme.params
+    changes = diff_params(old, params)
+    if not changes:
+        raise AdminError(_("参数没有变化"), "params")
+    if not (note or "").strip():
+        raise AdminError(_("请说明修改原因"), "note")
+    has_history = db.session.scalar(select(SchemeParamsHistory.id).where(
+        SchemeParamsHistory.scheme_id == scheme.id).limit(1)) is not None
+    if not has_history:   # schemes made before history existed: keep the starting point for the diff
+        db.session.add(SchemeParamsHistory(scheme_id=scheme.id, version=scheme.params_version,
+                                           params_json=scheme.params_json, changed_by_id=None,
+                                           note=_("修改前的参数")))
+    scheme.params_version += 1
+    scheme.params_json = _dump(params)
+    if params.get("name"):
+        scheme.name = params["name"]
+    scheme.name_en = params.get("name_en", scheme.name_en) or ""
+    db.session.add(SchemeParamsHistory(scheme_id=scheme.id, version=scheme.params_version,
+                                       params_json=scheme.params_json, changed_by_id=actor.id,
+                                       note=note.strip()))
+    audit.record("scheme", scheme.id, "params_changed", actor, opinion=note.strip(), visible_to_enterprise=False,
+                 details={"version": scheme.params_version, "keys": [c["key"] for c in changes]})
+    db.session.flush()
+    return changes
+
+
+def _flatten(value, prefix="") -> dict:
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            out.update(_flatten(v, f"{prefix}.{k}" if prefix else k))
+        return out
+    if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
+        out = {}
+        for i, v in enumerate(value):
+            out.update(_flatten(v, f"{prefix}[{i}]"))
+        return out
+    return {prefix: value}
+
+
+def diff_params(old: dict, new: dict) -> list[dict]:
+    """Changed keys (nested keys dotted): [{key, old, new}], in key order; absent keys show None."""
+    a, b = _flatten(old), _flatten(new)
+    out = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, _MISSING) != b.get(key, _MISSING):
+            out.append({"key": key, "old": _show(a.get(key, _MISSING)), "new": _show(b.get(key, _MISSING))})
+    return out
+
+
+_MISSING = object()
+
+
+def _show(v) -> str:
+    if v is _MISSING:
+        return "—"
+    return json.dumps(v, ensure_ascii=False)
+
+
+@dataclass
+class HistoryRow:
+    row: SchemeParamsHistory
+    changed_by: User | None
+    changes: list[dict]
+
+
+def params_history(scheme: Scheme) -> list[HistoryRow]:
+    """Newest first, each with its diff against the version before it."""
+    rows = list(db.session.scalars(select(SchemeParamsHistory).where(SchemeParamsHistory.scheme_id == scheme.id)
+                                   .order_by(SchemeParamsHistory.version, SchemeParamsHistory.id)))
+    out, prev = [], None
+    for r in rows:
+        changes = diff_params(json.loads(prev.params_json), json.loads(r.params_json)) if prev else []
+        out.append(HistoryRow(r, db.session.get(User, r.changed_by_id) if r.changed_by_id else None, changes))
+        prev = r
+    return list(reversed(out))
+
+
+# ---------------------------------------------------------------------------- reference rates
+
+def add_reference_rate(actor, *, kind: str, effective_from: date, min_months: int, max_months: int | None,
+                       rate: Decimal, source: str = "") -> ReferenceRate:
+    if kind not in RATE_KINDS:
+        raise AdminError(_("未知的利率类型"), "kind")
+    if rate != rate.quantize(Decimal("0.0001")):
+        raise AdminError(_("利率最多保留四位小数"), "rate")
+    if not Decimal(0) < rate < Decimal(100):
+        raise AdminError(_("利率应在 0 到 100（%）之间"), "rate")
+    if min_months < 0:
+        raise AdminError(_("期限下限不能为负数"), "min_months")
+    if max_months is not None and max_months <= min_months:
+        raise AdminError(_("期限上限应大于下限"), "max_months")
+    same = db.session.scalar(select(ReferenceRate.id).where(
+        ReferenceRate.kind == kind, ReferenceRate.effective_from == effective_from,
+        ReferenceRate.min_months == min_months,
+        ReferenceRate.max_months.is_(None) if max_months is None else ReferenceRate.max_months == max_months))
+    if same is not None:
+        raise AdminError(_("该生效日期和期限档次的利率已存在；利率不能修改，请以新的生效日期录入"), "effective_from")
+    row = ReferenceRate(kind=kind, effective_from=effective_from, min_months=min_months, max_months=max_months,
+                        rate=rate, source=(source or "").strip())
+    db.session.add(row)
+    db.session.flush()
+    audit.record("reference_rate", row.id, "added", actor, visible_to_enterprise=False,
+                 details={"kind": kind, "effective_from": effective_from, "min_months": min_months,
+                          "max_months": max_months, "rate": rate})
+    db.session.flush()
+    return row
+
+
+def reference_rates() -> list[ReferenceRate]:
+    return list(db.session.scalars(select(ReferenceRate).order_by(
+        ReferenceRate.kind, ReferenceRate.effective_from, ReferenceRate.min_months)))
+
+
+# ---------------------------------------------------------------------------- process versions
+
+@dataclass
+class SpecRow:
+    spec: ProcessSpec
+    instances: int
+    open_instances: int
+
+
+def process_versions() -> list[SpecRow]:
+    counts = dict(db.session.execute(select(ProcessInstance.spec_id, func.count())
+                                     .group_by(ProcessInstance.spec_id)).all())
+    opened = dict(db.session.execute(select(ProcessInstance.spec_id, func.count())
+                                     .where(ProcessInstance.completed.is_(False))
+                                     .group_by(ProcessInstance.spec_id)).all())
+    specs = db.session.scalars(select(ProcessSpec).order_by(ProcessSpec.process_id, ProcessSpec.version.desc()))
+    return [SpecRow(s, counts.get(s.id, 0), opened.get(s.id, 0)) for s in specs]
+
+
+def deploy_now(actor) -> list[ProcessSpec]:
+    """Deploy bpmn/: a file whose content hash is known makes no new version.  Returns the new ones."""
+    from app.workflow.engine import deploy_directory
+    before = set(db.session.scalars(select(ProcessSpec.id)))
+    rows = deploy_directory()
+    new = [r for r in rows if r.id not in before]
+    audit.record("process_specs", 0, "deployed", actor, visible_to_enterprise=False,
+                 details={"new": [f"{r.process_id} v{r.version}" for r in new]})
+    db.session.flush()
+    return new
+
