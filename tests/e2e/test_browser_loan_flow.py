@@ -82,21 +82,22 @@ def _diagram(page, app_id, *, reload=True):
 
 def _english_nav(page):
     """The language switch: English link → <html lang=en>; nav text in English once a catalog exists."""
-    page.click("nav a:has-text('English')")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("nav a:has-text('English')")
     assert page.get_attribute("html", "lang") == "en"
     po = PROJECT_ROOT / "translations" / "en" / "LC_MESSAGES" / "messages.po"
-    mo = po.with_suffix(".mo")
-    if po.exists() and mo.exists():
+    if po.exists() and po.with_suffix(".mo").exists():
         from babel.messages.pofile import read_po
         with po.open("rb") as f:
-            msg = read_po(f).get("我的待办")
-        if msg is not None and msg.string:
-            assert msg.string in page.inner_text("nav")
-            assert "我的待办" not in page.inner_text("nav")
+            catalog = read_po(f)
+        nav = page.inner_text("nav")
+        for msgid in ("我的待办", "贷款申请", "贷款台账"):
+            msg = catalog.get(msgid)
+            if msg is not None and msg.string and not msg.fuzzy:
+                assert msg.string in nav and msgid not in nav, (msgid, nav)
     # (no catalog yet: only the lang attribute and the link back are checked)
-    page.click("nav a:has-text('中文')")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("nav a:has-text('中文')")
     assert page.get_attribute("html", "lang") == "zh-CN"
     assert "我的待办" in page.inner_text("nav")
 
