@@ -105,6 +105,7 @@ def _org_page(org, form=None, user_form=None, blacklist_form=None, status=200):
         users=list(db.session.scalars(select(User).where(User.organisation_id == org.id).order_by(User.id))),
         events=audit.timeline("organisation", org.id),
         memberships=list(db.session.scalars(select(SchemeMember).where(SchemeMember.organisation_id == org.id))),
+        role_labels={k.value: v for k, v in ORG_KIND_LABELS.items()},
     ), status
 
 

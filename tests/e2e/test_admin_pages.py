@@ -60,6 +60,8 @@ def test_only_admin_organisations_reach_admin_pages(world, login, who):
     page = admin.get("/admin/").data.decode()
     for url in ADMIN_GETS[1:]:
         assert f'href="{url}"' in page, url
+    for url in urls:      # the English interface renders too
+        assert admin.get(url + "?lang=en").status_code == 200, url
 
 
 def test_department_with_sectors_and_its_users(app, world, login):
