@@ -105,4 +105,5 @@ def _register_cli(app):
 @login_manager.user_loader
 def _load_user(user_id):
     from app.accounts.models import User
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None   # deactivation ends open sessions

@@ -292,6 +292,7 @@ def update_params(actor, scheme: Scheme, params, note: str, expected_version: in
     ``expected_version`` is the version the editor started from: if somebody saved in between,
     the edit is refused instead of silently overwriting theirs.  Returns the diff.
     """
+    db.session.refresh(scheme, with_for_update=True)   # two editors: the second waits, then sees the new version
     if expected_version is not None and expected_version != scheme.params_version:
         raise AdminError(_("参数已被他人修改为第 {v} 版，请重新打开后再编辑").format(v=scheme.params_version), "params")
     errors = validate_params(params)

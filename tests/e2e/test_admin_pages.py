@@ -128,6 +128,18 @@ def test_department_with_sectors_and_its_users(app, world, login):
     assert [e.action for e in timeline("user", user.id)] == ["created", "deactivated", "reactivated", "password_reset"]
 
 
+def test_deactivation_ends_an_open_session(world, login):
+    w = world()
+    officer = login(w.user("officer"))
+    assert officer.get("/tasks/").status_code == 200
+    admin = login(w.user("admin"))
+    assert admin.post(f"/admin/users/{w.u['officer'].id}/active", data={"active": "0"}).status_code == 302
+    r = officer.get("/tasks/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert admin.post(f"/admin/users/{w.u['officer'].id}/active", data={"active": "1"}).status_code == 302
+    assert officer.get("/tasks/").status_code == 200
+
+
 def test_admin_cannot_deactivate_themself(world, login):
     w = world()
     admin = login(w.user("admin"))
