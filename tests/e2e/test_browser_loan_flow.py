@@ -163,8 +163,6 @@ def test_loan_application_in_browser(world, new_context, tmp_path, preset, units
     assert current == ["bank_due_diligence"]
     assert {"start_submitted", "department_review", "gw_department"} <= done
     assert actions == ["submitted", "department_recommend", "claimed"]
-    if preset == "qianjiang_2018":
-        officer.screenshot(path=str(tmp_path / "midway.png"), full_page=True)
 
     officer.goto(task_url)
     officer.check("input[name=decision][value=approve]")
