@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import chinese_calendar
-from sqlalchemy import Date, ForeignKey, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import event, Date, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.core.db import db
+from app.core.i18n import _
 from app.core.timeutil import SHANGHAI, now
 from app.core.types import UTCDateTime
 
@@ -113,8 +114,54 @@ class WorkingCalendar:
         return datetime.combine(due, time(23, 59, 59), tzinfo=SHANGHAI)
 
 
+_CACHE: dict = {"at": None, "calendar": None}
+CACHE_SECONDS = 30
+
+
 def calendar() -> WorkingCalendar:
-    return WorkingCalendar.load()
+    """The working calendar, cached for a few seconds per process.
+
+    Deadlines are days long; an administrator's entry reaches other processes within
+    ``CACHE_SECONDS`` and this process at once (a flush touching the calendar tables clears it).
+    """
+    import time as _time
+    at = _CACHE["at"]
+    if _CACHE["calendar"] is None or at is None or _time.monotonic() - at > CACHE_SECONDS:
+        _CACHE["calendar"] = WorkingCalendar.load()
+        _CACHE["at"] = _time.monotonic()
+    return _CACHE["calendar"]
+
+
+def invalidate_cache() -> None:
+    _CACHE["calendar"] = None
+
+
+@event.listens_for(Session, "after_flush")
+def _calendar_changed(session, flush_context):
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, (CalendarDay, CalendarYear)):
+            session.info["zx_calendar_written"] = True
+            invalidate_cache()
+            return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _calendar_bulk_changed(state):
+    if (state.is_delete or state.is_update or state.is_insert) and state.bind_mapper is not None \
+            and state.bind_mapper.class_ in (CalendarDay, CalendarYear):
+        state.session.info["zx_calendar_written"] = True
+        invalidate_cache()
+
+
+@event.listens_for(Session, "after_commit")
+def _calendar_committed(session):
+    session.info.pop("zx_calendar_written", None)
+
+
+@event.listens_for(Session, "after_rollback")
+def _calendar_rolled_back(session):
+    if session.info.pop("zx_calendar_written", False):
+        invalidate_cache()  # a rolled-back entry must not linger in the cache
 
 
 def library_years() -> range:
@@ -180,13 +227,13 @@ def parse_lines(text: str, year: int, field: str) -> list[tuple[date, str]]:
             start = date.fromisoformat(first)
             end = date.fromisoformat(last) if last else start
         except ValueError:
-            raise CalendarEntryError(f"第 {no} 行“{line}”：日期格式应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD", field) from None
+            raise CalendarEntryError(_("第 {no} 行“{line}”：日期格式应为 YYYY-MM-DD 或 YYYY-MM-DD..YYYY-MM-DD").format(no=no, line=line), field) from None
         if end < start:
-            raise CalendarEntryError(f"第 {no} 行“{line}”：结束日期早于开始日期", field)
+            raise CalendarEntryError(_("第 {no} 行“{line}”：结束日期早于开始日期").format(no=no, line=line), field)
         if start.year != year or end.year != year:
-            raise CalendarEntryError(f"第 {no} 行“{line}”：日期不在 {year} 年内", field)
+            raise CalendarEntryError(_("第 {no} 行“{line}”：日期不在 {year} 年内").format(no=no, line=line, year=year), field)
         if (end - start).days > 31:
-            raise CalendarEntryError(f"第 {no} 行“{line}”：一段假期不应超过 31 天", field)
+            raise CalendarEntryError(_("第 {no} 行“{line}”：一段假期不应超过 31 天").format(no=no, line=line), field)
         d = start
         while d <= end:
             out.append((d, name))
@@ -200,13 +247,13 @@ def enter_days(year: int, user, holidays_text: str = "", workdays_text: str = ""
     holidays = parse_lines(holidays_text, year, "holidays")
     workdays = parse_lines(workdays_text, year, "workdays")
     if not holidays and not workdays:
-        raise CalendarEntryError("请至少录入一个法定节假日或调休上班日", "holidays")
+        raise CalendarEntryError(_("请至少录入一个法定节假日或调休上班日"), "holidays")
     both = {d for d, _n in holidays} & {d for d, _n in workdays}
     if both:
-        raise CalendarEntryError("同一天不能既是假日又是上班日：" + "、".join(sorted(str(d) for d in both)), "workdays")
+        raise CalendarEntryError(_("同一天不能既是假日又是上班日：{days}").format(days=_("、").join(sorted(str(d) for d in both))), "workdays")
     for d, _n in workdays:
         if d.weekday() < 5:
-            raise CalendarEntryError(f"{d} 是工作日（周一至周五），无需录入为调休上班日", "workdays")
+            raise CalendarEntryError(_("{day} 是工作日（周一至周五），无需录入为调休上班日").format(day=d), "workdays")
     written = []
     for items, on in ((holidays, False), (workdays, True)):
         for d, name in items:
@@ -233,10 +280,10 @@ def _audit(year: int, action: str, user, opinion: str = "", details: dict | None
 def remove_day(day: date, user) -> None:
     row = db.session.scalar(select(CalendarDay).where(CalendarDay.day == day))
     if row is None:
-        raise CalendarEntryError(f"{day} 没有管理员录入的记录")
+        raise CalendarEntryError(_("{day} 没有管理员录入的记录").format(day=day))
     done = db.session.get(CalendarYear, day.year)
     if done is not None:
-        raise CalendarEntryError(f"{day.year} 年已标记为录入完成，请先撤销完成标记再修改")
+        raise CalendarEntryError(_("{year} 年已标记为录入完成，请先撤销完成标记再修改").format(year=day.year))
     db.session.delete(row)
     _audit(day.year, "calendar_day_removed", user, details={"day": str(day), "was_workday": row.is_workday,
                                                             "name": row.name})
@@ -246,10 +293,10 @@ def remove_day(day: date, user) -> None:
 def mark_complete(year: int, user, note: str = "") -> CalendarYear:
     """Declare the year's schedule complete: days without an entry then follow Monday-Friday."""
     if db.session.get(CalendarYear, year) is not None:
-        raise CalendarEntryError(f"{year} 年已标记为录入完成")
+        raise CalendarEntryError(_("{year} 年已标记为录入完成").format(year=year))
     entries = year_entries(year)
     if not _library_knows(year) and not any(not e.is_workday for e in entries):
-        raise CalendarEntryError(f"{year} 年尚未录入任何法定节假日，不能标记为完成", "note")
+        raise CalendarEntryError(_("{year} 年尚未录入任何法定节假日，不能标记为完成").format(year=year), "note")
     row = CalendarYear(year=year, entered_by_id=user.id if user else None, entered_at=now(),
                        note=(note or "").strip()[:300])
     db.session.add(row)
@@ -261,7 +308,7 @@ def mark_complete(year: int, user, note: str = "") -> CalendarYear:
 def reopen_year(year: int, user) -> None:
     row = db.session.get(CalendarYear, year)
     if row is None:
-        raise CalendarEntryError(f"{year} 年未标记为录入完成")
+        raise CalendarEntryError(_("{year} 年未标记为录入完成").format(year=year))
     db.session.delete(row)
     _audit(year, "calendar_reopened", user)
     db.session.flush()

@@ -27,6 +27,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from app.core.db import db
+from app.core.i18n import _
 from app.core.timeutil import now
 from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
@@ -68,12 +69,22 @@ class _SharedSpecConverter(BpmnWorkflowConverter):
 
 
 _full_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
-_serializers: dict[str, tuple] = {}   # content hash + process id → (serializer, specs)
+@dataclass(frozen=True)
+class _DeployedSpec:
+    """A deployed spec restored once per process: its serializer, spec objects and traits."""
+    serializer: BpmnWorkflowSerializer
+    spec: object
+    subprocess_specs: dict
+    has_timers: bool
 
 
-def _cached(spec_row: ProcessSpec) -> tuple:
+_deployed: dict[str, _DeployedSpec] = {}   # "process_id:content_hash" → restored spec
+
+
+def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
     key = f"{spec_row.process_id}:{spec_row.content_hash}"
-    hit = _serializers.get(key)
+    hit = _deployed.get(key)
     if hit is None:
         dct = json.loads(spec_row.spec_json)
         spec = _full_serializer.from_dict(dct["spec"])
@@ -81,13 +92,15 @@ def _cached(spec_row: ProcessSpec) -> tuple:
         conv = type("SpecConverter", (_SharedSpecConverter,), {"specs": (spec, subs)})
         config = dict(SPIFF_CONFIG)
         config[BpmnWorkflow] = conv
-        hit = (BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), (spec, subs))
-        _serializers[key] = hit
+        timers = any(isinstance(getattr(ts, "event_definition", None), TimerEventDefinition)
+                     for sp in (spec, *subs.values()) for ts in sp.task_specs.values())
+        hit = _DeployedSpec(BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), spec, subs, timers)
+        _deployed[key] = hit
     return hit
 
 
 def _serializer_for(spec_row: ProcessSpec) -> BpmnWorkflowSerializer:
-    return _cached(spec_row)[0]
+    return _cached(spec_row).serializer
 
 
 def _dump(spec_row: ProcessSpec, workflow: BpmnWorkflow) -> str:
@@ -172,7 +185,8 @@ def _run_engine(workflow: BpmnWorkflow) -> None:
 
 def start(process_id: str, subject_type: str, subject_id: int, data: dict) -> ProcessInstance:
     spec_row = latest_spec(process_id)
-    spec, subs = _cached(spec_row)[1]
+    deployed = _cached(spec_row)
+    spec, subs = deployed.spec, deployed.subprocess_specs
     workflow = BpmnWorkflow(spec, subs, script_engine=make_script_engine())
     workflow.data.update(data)
     for task in workflow.get_tasks(state=TaskState.READY):
@@ -186,12 +200,31 @@ def start(process_id: str, subject_type: str, subject_id: int, data: dict) -> Pr
     return instance
 
 
+def _locks() -> dict:
+    """Instances already locked in the current transaction (the lock is held until it ends)."""
+    tx = db.session().get_transaction()
+    info = db.session.info
+    if info.get("zx_lock_tx") is not tx:
+        info["zx_lock_tx"] = tx
+        info["zx_locked"] = {}
+    return info["zx_locked"]
+
+
 def locked_instance(instance_id: int) -> ProcessInstance:
-    """Take the per-instance lock.  Every path that changes an instance starts here."""
+    """Take the per-instance lock.  Every path that changes an instance starts here.
+
+    ``SELECT ... FOR UPDATE`` on PostgreSQL (SQLite serialises writers with BEGIN IMMEDIATE);
+    taken once per transaction, so a second call in the same step costs nothing.
+    """
+    locks = _locks()
+    inst = locks.get(instance_id)
+    if inst is not None:
+        return inst
     inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                              .with_for_update().execution_options(populate_existing=True))
     if inst is None:
-        raise WorkflowError("流程实例不存在")
+        raise WorkflowError(_("流程实例不存在"))
+    locks[instance_id] = inst
     return inst
 
 
@@ -204,11 +237,12 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     instance.completed = workflow.is_completed()
     instance.updated_at = now()
     sync_human_tasks(instance, workflow)
-    sync_timers(instance, workflow)
+    if _cached(instance.spec).has_timers:
+        sync_timers(instance, workflow)
     try:
         db.session.flush()
     except StaleDataError as exc:
-        raise ConcurrentUpdate("该事项刚刚被其他人处理过，请刷新页面查看最新状态。") from exc
+        raise ConcurrentUpdate(_("该事项刚刚被其他人处理过，请刷新页面查看最新状态。")) from exc
 
 
 @dataclass
@@ -221,14 +255,16 @@ class StepResult:
 def open_task_for_update(human_task_id: int, user) -> tuple[HumanTask, ProcessInstance]:
     ht = db.session.get(HumanTask, human_task_id)
     if ht is None:
-        raise TaskNotAvailable("待办事项不存在")
+        raise TaskNotAvailable(_("待办事项不存在"))
+    already = ht.instance_id in _locks()
     inst = locked_instance(ht.instance_id)
-    db.session.refresh(ht)
+    if not already:
+        db.session.refresh(ht)  # re-read under the lock: the loser of a race sees the winner's result
     if ht.status != "open":
         who = ht.completed_by.display_name if ht.completed_by else "—"
-        raise TaskNotAvailable(f"该待办已由 {who} 处理完毕，无需重复提交。")
+        raise TaskNotAvailable(_("该待办已由 {who} 处理完毕，无需重复提交。").format(who=who))
     if ht.claimed_by_id and ht.claimed_by_id != user.id:
-        raise TaskNotAvailable(f"该待办已由 {ht.claimed_by.display_name} 认领。")
+        raise TaskNotAvailable(_("该待办已由 {who} 认领。").format(who=ht.claimed_by.display_name))
     return ht, inst
 
 
@@ -243,7 +279,7 @@ def complete(human_task_id: int, user, data: dict, *, before_run=None) -> StepRe
     workflow = load(inst)
     task = workflow.get_task_from_id(UUID(ht.task_uuid))
     if task is None or task.state != TaskState.READY:
-        raise TaskNotAvailable("该待办已不在待处理状态")
+        raise TaskNotAvailable(_("该待办已不在待处理状态"))
     task.data.update(data)
     if before_run:
         before_run(workflow, task)
