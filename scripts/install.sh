@@ -18,7 +18,7 @@ apt_install() {
 
 command -v python3 >/dev/null || apt_install python3 python3-venv
 command -v npm >/dev/null || apt_install nodejs npm
-[ $want_browser -eq 1 ] && apt_install chromium
+[ $want_browser -eq 1 ] && apt_install chromium fonts-wqy-microhei   # CJK glyphs for screenshots
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
@@ -33,6 +33,6 @@ if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ package
   bash scripts/vendor.sh
 fi
 if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then
-  .venv/bin/pybabel compile -q -d translations
+  .venv/bin/pybabel -q compile -d translations
 fi
 echo "zengxin installed"
