@@ -20,6 +20,7 @@ from app.compensation.models import (MATERIAL_KINDS, OPEN_STATUSES, RECOVERY_KIN
                                      LitigationCost, Recovery, ReviewOpinion)
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.i18n import N_, _
 from app.core.money import yuan
 from app.core.timeutil import now, today
 from app.loans.models import CLASSIFICATIONS, Loan
@@ -77,7 +78,7 @@ def _money(value, field: str) -> Decimal:
     try:
         v = yuan(value)
     except (ValueError, TypeError) as exc:
-        raise OperationError("金额格式不正确（元，最多两位小数）", field) from exc
+        raise OperationError(_("金额格式不正确（元，最多两位小数）"), field) from exc
     return v
 
 
@@ -132,10 +133,10 @@ def _open_task(claim: CompensationClaim, bpmn_id: str) -> HumanTask | None:
 def _task_and_claim(task_id: int, user, form_key: str) -> tuple[HumanTask, CompensationClaim]:
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
-        raise engine.TaskNotAvailable("待办事项不存在")
+        raise engine.TaskNotAvailable(_("待办事项不存在"))
     if ht.org_id != user.organisation_id:
-        raise engine.TaskNotAvailable("无权处理该待办")
-    ht, _ = engine.open_task_for_update(ht.id, user)
+        raise engine.TaskNotAvailable(_("无权处理该待办"))
+    ht, _inst = engine.open_task_for_update(ht.id, user)
     claim = db.session.get(CompensationClaim, ht.subject_id)
     db.session.refresh(claim)
     return ht, claim
@@ -160,23 +161,23 @@ class OverdueReport:
 def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim:
     loan = db.session.scalar(select(Loan).where(Loan.id == loan_id).with_for_update())
     if loan is None or loan.bank_id != user.organisation_id:
-        raise OperationError("只有放款银行可以报告该笔贷款逾期")
+        raise OperationError(_("只有放款银行可以报告该笔贷款逾期"))
     prior = existing_claim(loan.id)
     if prior is not None:
-        raise OperationError(f"该笔贷款已有补偿案件 {prior.no}（{prior.status_label}），一笔贷款只能补偿一次")
+        raise OperationError(_("该笔贷款已有补偿案件 {no}（{status}），一笔贷款只能补偿一次").format(no=prior.no, status=prior.status_label))
     if loan.status not in ("active", "overdue"):
-        raise OperationError("只有已备案、未结清的贷款可以报告逾期")
+        raise OperationError(_("只有已备案、未结清的贷款可以报告逾期"))
     if data.classification not in CLASSIFICATIONS:
-        raise OperationError("请选择五级分类", "classification")
+        raise OperationError(_("请选择五级分类"), "classification")
     if data.overdue_on > today():
-        raise OperationError("逾期日期不能晚于今天", "overdue_on")
+        raise OperationError(_("逾期日期不能晚于今天"), "overdue_on")
     if data.overdue_on < loan.disbursed_on:
-        raise OperationError("逾期日期不能早于放款日期", "overdue_on")
+        raise OperationError(_("逾期日期不能早于放款日期"), "overdue_on")
     principal = _money(data.overdue_principal, "overdue_principal")
     if principal <= 0:
-        raise OperationError("逾期本金必须大于零", "overdue_principal")
+        raise OperationError(_("逾期本金必须大于零"), "overdue_principal")
     if principal > loan.outstanding_principal:
-        raise OperationError(f"逾期本金不能超过贷款余额 {loan.outstanding_principal} 元", "overdue_principal")
+        raise OperationError(_("逾期本金不能超过贷款余额 {amount} 元").format(amount=loan.outstanding_principal), "overdue_principal")
     scheme = loan.scheme
     params = scheme.params
     claim = CompensationClaim(
@@ -189,7 +190,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise OperationError("该笔贷款已有补偿案件，一笔贷款只能补偿一次") from exc
+        raise OperationError(_("该笔贷款已有补偿案件，一笔贷款只能补偿一次")) from exc
     previous_class = loan.classification
     loan.status = "overdue"
     loan.classification = data.classification
@@ -215,7 +216,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
     gov = scheme.member_orgs(params.get("advance_approver_role") or "financial_office")
     members = scheme.member_orgs(*params.get("joint_meeting_roles", []))
     if not finance or not finoffice or not members:
-        raise OperationError("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员")
+        raise OperationError(_("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员"))
     instance = engine.start("compensation", SUBJECT, claim.id, {
         "title": f"{claim.no} · {loan.enterprise.name} · 逾期本金 {principal:,} 元",
         "claim_id": claim.id, "bank_org_id": loan.bank_id,
@@ -246,9 +247,9 @@ def advance_approve(task_id: int, user, decision: str, opinion: str) -> Compensa
 def _advance_decision(ht, claim, user, decision, opinion, next_status, action):
     opinion = (opinion or "").strip()
     if decision not in ("approve", "refuse"):
-        raise OperationError("请选择意见", "decision")
+        raise OperationError(_("请选择意见"), "decision")
     if decision == "refuse" and not opinion:
-        raise OperationError("不同意先行代偿须说明理由", "opinion")
+        raise OperationError(_("不同意先行代偿须说明理由"), "opinion")
     if decision == "approve":
         _touch(claim, next_status)
     else:
@@ -263,7 +264,7 @@ def advance_pay(task_id: int, user, note: str) -> CompensationClaim:
     ht, claim = _task_and_claim(task_id, user, "comp_advance_pay")
     amount = claim.advance_amount or ZERO
     if amount <= 0:
-        raise OperationError("先行代偿金额为零，无需拨付")
+        raise OperationError(_("先行代偿金额为零，无需拨付"))
     _post(claim, "advance", amount, f"comp-{claim.id}-advance", user,
           f"{claim.no} 先行代偿 {claim.loan.no}")
     claim.advance_paid_at = now()
@@ -283,7 +284,7 @@ RECOVERY_OPEN = ("advance_review", "advance_approval", "advance_payment", "recov
 def _claim_for_bank(user, claim_id: int) -> CompensationClaim:
     claim = db.session.scalar(select(CompensationClaim).where(CompensationClaim.id == claim_id).with_for_update())
     if claim is None or not claim.can_record_recovery(user):
-        raise OperationError("只有放款银行可以登记追偿情况")
+        raise OperationError(_("只有放款银行可以登记追偿情况"))
     if claim.instance_id:
         engine.locked_instance(claim.instance_id)  # serialise with workflow steps on this claim
         db.session.refresh(claim)
@@ -293,19 +294,19 @@ def _claim_for_bank(user, claim_id: int) -> CompensationClaim:
 def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, note: str = "") -> Recovery:
     claim = _claim_for_bank(user, claim_id)
     if claim.status not in RECOVERY_OPEN:
-        raise OperationError("补偿申请审核、拨付期间不能登记追偿款；请在拨付完成后登记，系统将按政策计算返还基金的金额")
+        raise OperationError(_("补偿申请审核、拨付期间不能登记追偿款；请在拨付完成后登记，系统将按政策计算返还基金的金额"))
     if kind not in RECOVERY_KINDS:
-        raise OperationError("请选择追偿方式", "kind")
+        raise OperationError(_("请选择追偿方式"), "kind")
     if received_on > today():
-        raise OperationError("入账日期不能晚于今天", "received_on")
+        raise OperationError(_("入账日期不能晚于今天"), "received_on")
     if received_on < claim.overdue_on:
-        raise OperationError("入账日期不能早于逾期日期", "received_on")
+        raise OperationError(_("入账日期不能早于逾期日期"), "received_on")
     amount = _money(amount, "amount")
     if amount <= 0:
-        raise OperationError("金额必须大于零", "amount")
+        raise OperationError(_("金额必须大于零"), "amount")
     left = claim.overdue_principal - recovered_total(claim)
     if amount > left:
-        raise OperationError(f"累计收回本金不能超过逾期本金（尚余 {left} 元）", "amount")
+        raise OperationError(_("累计收回本金不能超过逾期本金（尚余 {left} 元）").format(left=left), "amount")
     rec = Recovery(claim_id=claim.id, kind=kind, received_on=received_on, amount=amount,
                    note=(note or "").strip(), after_payout=fund_money_out(claim), recorded_by_id=user.id,
                    created_at=now())
@@ -319,7 +320,7 @@ def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, n
         comp = rules.recovery_return(params, share, recovered_total(claim, True), costs_total(claim, True),
                                      returned_total(claim), amount)
         if comp is None:
-            details["fund_return"] = "政策未规定追回款返还基金"
+            details["fund_return"] = N_("政策未规定追回款返还基金")
         else:
             ret = Decimal(comp.result)
             rec.fund_return = ret
@@ -337,15 +338,15 @@ def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, n
 def record_cost(user, claim_id: int, incurred_on: date, amount, note: str = "") -> LitigationCost:
     claim = _claim_for_bank(user, claim_id)
     if claim.status not in RECOVERY_OPEN:
-        raise OperationError("补偿申请审核、拨付期间不能登记费用")
+        raise OperationError(_("补偿申请审核、拨付期间不能登记费用"))
     if incurred_on > today():
-        raise OperationError("日期不能晚于今天", "incurred_on")
+        raise OperationError(_("日期不能晚于今天"), "incurred_on")
     amount = _money(amount, "amount")
     if amount <= 0:
-        raise OperationError("金额必须大于零", "amount")
+        raise OperationError(_("金额必须大于零"), "amount")
     note = (note or "").strip()
     if not note:
-        raise OperationError("请说明费用内容（诉讼费、执行费、律师费等）", "note")
+        raise OperationError(_("请说明费用内容（诉讼费、执行费、律师费等）"), "note")
     cost = LitigationCost(claim_id=claim.id, incurred_on=incurred_on, amount=amount, note=note,
                           after_payout=fund_money_out(claim), recorded_by_id=user.id, created_at=now())
     db.session.add(cost)
@@ -358,11 +359,11 @@ def record_cost(user, claim_id: int, incurred_on: date, amount, note: str = "") 
 def close_recovery(task_id: int, user, ended_on: date, note: str = "") -> CompensationClaim:
     ht, claim = _task_and_claim(task_id, user, "comp_recovery_close")
     if ended_on is None:
-        raise OperationError("请填写司法追偿结束日期", "ended_on")
+        raise OperationError(_("请填写司法追偿结束日期"), "ended_on")
     if ended_on > today():
-        raise OperationError("追偿结束日期不能晚于今天", "ended_on")
+        raise OperationError(_("追偿结束日期不能晚于今天"), "ended_on")
     if ended_on < claim.overdue_on:
-        raise OperationError("追偿结束日期不能早于逾期日期", "ended_on")
+        raise OperationError(_("追偿结束日期不能早于逾期日期"), "ended_on")
     claim.recovery_ended_on = ended_on
     _touch(claim, "claim_pending")
     audit.record(SUBJECT, claim.id, "recovery_closed", user, (note or "").strip(), details={
@@ -404,21 +405,21 @@ def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], w
     loan = claim.loan
     params = claim.scheme.params
     if data.classification not in CLASSIFICATIONS:
-        raise OperationError("请选择五级分类", "classification")
+        raise OperationError(_("请选择五级分类"), "classification")
     if params.get("claimable_when") == "loss_class" and data.classification != "loss":
-        raise OperationError("该政策规定贷款划分至损失类后方可申报补偿", "classification")
+        raise OperationError(_("该政策规定贷款划分至损失类后方可申报补偿"), "classification")
     recovered = recovered_total(claim)
     if _money(data.amount_recovered, "amount_recovered") != recovered:
-        raise OperationError(f"追偿金额应与已登记的追偿入账合计 {recovered} 元一致", "amount_recovered")
+        raise OperationError(_("追偿金额应与已登记的追偿入账合计 {amount} 元一致").format(amount=recovered), "amount_recovered")
     comp = compute_claim(claim)
     loss = Decimal(next(l.amount for l in comp.lines if l.label == "最终本金损失"))
     if _money(data.final_loss, "final_loss") != loss:
-        raise OperationError(f"最终本金损失应为 {loss} 元（逾期本金减去收回额）", "final_loss")
+        raise OperationError(_("最终本金损失应为 {loss} 元（逾期本金减去收回额）").format(loss=loss), "final_loss")
     present = {a.kind for a in attachments_of(claim.id)}
     needed = ["claim_form", "loan_contract", "npl_proof"] + (["recovery_receipts"] if recovered > 0 else [])
     for kind in needed:
         if kind not in present and not files.get(kind):
-            raise OperationError(f"请上传{MATERIAL_KINDS[kind]}", kind)
+            raise OperationError(_("请上传{material}").format(material=MATERIAL_KINDS[kind]), kind)
     all_files = [f for fs in files.values() for f in fs]
     for name, blob in all_files:
         uploads.inspect(blob, name)
@@ -487,11 +488,11 @@ def joint_review(task_id: int, user, decision: str, opinion: str, violation: boo
     ht, claim = _task_and_claim(task_id, user, "comp_joint_review")
     opinion = (opinion or "").strip()
     if decision not in ("approve", "return", "reject"):
-        raise OperationError("请选择审核意见", "decision")
+        raise OperationError(_("请选择审核意见"), "decision")
     if decision != "approve" and not opinion:
-        raise OperationError("退回或不予补偿须写明理由", "opinion")
+        raise OperationError(_("退回或不予补偿须写明理由"), "opinion")
     if violation and decision != "reject":
-        raise OperationError("认定违规时审核意见应为不予补偿", "decision")
+        raise OperationError(_("认定违规时审核意见应为不予补偿"), "decision")
     db.session.add(ReviewOpinion(claim_id=claim.id, round=claim.review_round, org_id=user.organisation_id,
                                  user_id=user.id, decision=decision, violation=violation, opinion=opinion, at=now()))
     audit.record(SUBJECT, claim.id, f"review_{decision}", user, opinion,
@@ -543,7 +544,7 @@ def issue_letter(task_id: int, user, letter_no: str, note: str = "") -> Compensa
     ht, claim = _task_and_claim(task_id, user, "comp_payout_letter")
     letter_no = (letter_no or "").strip()
     if not letter_no:
-        raise OperationError("请填写拨付函文号", "letter_no")
+        raise OperationError(_("请填写拨付函文号"), "letter_no")
     claim.letter_no = letter_no
     claim.letter_issued_at = now()
     engine.complete(ht.id, user, {"letter_no": letter_no})
@@ -575,7 +576,7 @@ def disburse(task_id: int, user, note: str = "") -> CompensationClaim:
     ht, claim = _task_and_claim(task_id, user, "comp_disburse")
     amount = claim.payout_amount or ZERO
     if amount <= 0:
-        raise OperationError("本案无需拨付")
+        raise OperationError(_("本案无需拨付"))
     fund_ops = _fund()
     queue = payout_queue(claim.scheme_id)
     ahead = []
@@ -586,9 +587,9 @@ def disburse(task_id: int, user, note: str = "") -> CompensationClaim:
     balance = fund_ops.balance(claim.scheme_id)
     needed = sum((c.payout_amount or ZERO for c in ahead), ZERO) + amount
     if ahead and balance < needed:
-        names = "、".join(f"{c.no}（司法追偿结束于 {c.recovery_ended_on}）" for c in ahead)
-        raise OperationError(f"基金余额 {balance:,} 元不足以支付全部已核准的补偿，须按司法追偿结束时间先后拨付："
-                             f"请先拨付 {names}")
+        names = _("、").join(_("{no}（司法追偿结束于 {day}）").format(no=c.no, day=c.recovery_ended_on) for c in ahead)
+        raise OperationError(_("基金余额 {balance} 元不足以支付全部已核准的补偿，须按司法追偿结束时间先后拨付："
+                               "请先拨付 {names}").format(balance=f"{balance:,}", names=names))
     _post(claim, "payout", amount, f"comp-{claim.id}-payout", user, f"{claim.no} 风险补偿拨付 {claim.loan.no}")
     claim.paid_at = now()
     claim.paid_late = bool(claim.payout_due_at and claim.paid_at > claim.payout_due_at)
@@ -601,19 +602,7 @@ def disburse(task_id: int, user, note: str = "") -> CompensationClaim:
     return claim
 
 
-# ------------------------------------------------------------------ deadlines
-
-def flag_overdue_tasks(at=None) -> int:
-    """Mark open compensation tasks past their due time (for queues and dashboards); returns how many."""
-    at = at or now()
-    tasks = list(db.session.scalars(select(HumanTask).where(
-        HumanTask.subject_type == SUBJECT, HumanTask.status == "open", HumanTask.overdue.is_(False),
-        HumanTask.due_at.is_not(None), HumanTask.due_at < at)))
-    for t in tasks:
-        t.overdue = True
-    db.session.flush()
-    return len(tasks)
-
+# ------------------------------------------------------------------ lists
 
 def visible_claims(user):
     q = select(CompensationClaim)
