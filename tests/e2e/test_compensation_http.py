@@ -203,6 +203,9 @@ def test_qianjiang_full_process(world, login):
     actions = [e.action for e in timeline("compensation_claim", claim.id)]
     assert actions[:3] == ["overdue_reported", "recovery_recorded", "recovery_recorded"]
     assert actions[-2:] == ["disbursed", "settled"]
+    # the pages render in English too
+    assert bank.get(f"/compensation/{claim.id}?lang=en").status_code == 200
+    assert login(w.user("finoffice")).get("/compensation/dashboard?lang=en").status_code == 200
 
 
 def test_qianjiang_send_back_and_re_review(world, login):
