@@ -91,6 +91,12 @@ def _register_template_helpers(app):
     app.jinja_env.filters["yuan"] = money.fmt_yuan
     app.jinja_env.filters["dt"] = timeutil.fmt
     app.jinja_env.globals["get_locale"] = get_locale
+    from app.core.i18n import localname, translate_data, weekday
+    app.jinja_env.filters["weekday"] = weekday
+    app.jinja_env.filters["localname"] = localname   # name_en in English when recorded
+    app.jinja_env.filters["tr"] = translate_data     # msgids held in data (BPMN task names)
+    from app.core.i18n import PunctuationExtension
+    app.jinja_env.add_extension(PunctuationExtension)  # full-width punctuation in template text
 
     @app.context_processor
     def inject():

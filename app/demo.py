@@ -26,6 +26,10 @@ FIRMS = [
     ("firm3", "重庆万家商贸有限公司", "commerce", "MA0000033"),
     ("firm4", "重庆山水文旅发展有限公司", "culture_tourism", "MA0000044"),
 ]
+FIRM_NAMES_EN = {"firm1": "Chongqing Lüyuan Agricultural Development Co., Ltd.",
+                 "firm2": "Chongqing Jinggong Machinery Manufacturing Co., Ltd.",
+                 "firm3": "Chongqing Wanjia Trading Co., Ltd.",
+                 "firm4": "Chongqing Shanshui Culture and Tourism Development Co., Ltd."}
 UNITS = [
     ("finance", OrgKind.finance_bureau, "区财政局", "District Finance Bureau"),
     ("finoffice", OrgKind.financial_office, "区金融办（金管办）", "District Financial Office"),
@@ -99,7 +103,7 @@ def load_demo(password: str = "demo1234") -> list[tuple[str, str, str]]:
         _user(bank, f"{code}_supervisor", f"{name}信贷主管", password, logins, supervisor=True)
     for username, name, sector_code, org_code in FIRMS:
         uscc = make_uscc("91500114" + org_code)
-        firm = _org(uscc, OrgKind.enterprise, name, sector_id=sectors[sector_code].id,
+        firm = _org(uscc, OrgKind.enterprise, name, FIRM_NAMES_EN.get(username, ""), sector_id=sectors[sector_code].id,
                     legal_representative="张三", contact_phone="023-79000000")
         _user(firm, username, f"{name}财务负责人", password, logins)
         if db.session.scalar(select(CreditRecord.id).where(CreditRecord.enterprise_id == firm.id)) is None:

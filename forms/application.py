@@ -34,7 +34,7 @@ class ApplicationForm(FlaskForm):
     financial_statements = MultipleFileField(_l("财务报表（PDF/JPG/PNG）"))
     consent_bank_id = SelectField(_l("授权查询信用信息的银行"), coerce=int,
                                   validators=[InputRequired(_l("请选择授权银行"))])
-    consent_purpose = StringField(_l("授权用途"), default="贷前调查及贷后管理", validators=[Length(max=300)])
+    consent_purpose = StringField(_l("授权用途"), default=_l("贷前调查及贷后管理"), validators=[Length(max=300)])
     consent_valid_until = DateField(_l("授权有效期至"), validators=[InputRequired(_l("请填写授权有效期"))])
     consent_agree = BooleanField(_l("本企业书面授权上述银行通过信用信息平台查询本企业信用信息"),
                                  validators=[DataRequired(_l("提交申请须同意授权银行查询信用信息"))])

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
+from app.core.i18n import _l
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
 
@@ -31,17 +32,17 @@ class OrgKind(str, enum.Enum):
 
 
 ORG_KIND_LABELS = {
-    OrgKind.enterprise: "企业",
-    OrgKind.department: "行业主管部门",
-    OrgKind.bank: "合作银行",
-    OrgKind.finance_bureau: "财政局",
-    OrgKind.financial_office: "金融办",
-    OrgKind.service_centre: "金融发展服务中心",
-    OrgKind.guarantee: "融资担保公司",
-    OrgKind.pboc: "人民银行",
-    OrgKind.regulator: "银保监",
-    OrgKind.data_source: "信用信息来源单位",
-    OrgKind.admin: "系统管理",
+    OrgKind.enterprise: _l("企业"),
+    OrgKind.department: _l("行业主管部门"),
+    OrgKind.bank: _l("合作银行"),
+    OrgKind.finance_bureau: _l("财政局"),
+    OrgKind.financial_office: _l("金融办"),
+    OrgKind.service_centre: _l("金融发展服务中心"),
+    OrgKind.guarantee: _l("融资担保公司"),
+    OrgKind.pboc: _l("人民银行"),
+    OrgKind.regulator: _l("银保监"),
+    OrgKind.data_source: _l("信用信息来源单位"),
+    OrgKind.admin: _l("系统管理"),
 }
 
 

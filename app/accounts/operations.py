@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.accounts.models import LoginAttempt, Organisation, OrgKind, Sector, User
 from app.core.db import db
+from app.core.i18n import _
 from app.core.timeutil import now
 from app.core.uscc import validate as validate_uscc
 
@@ -37,7 +38,7 @@ def attempt_login(username: str, password: str, remote_addr: str | None) -> Logi
         if remaining > 0:
             db.session.add(LoginAttempt(username=username, success=False, remote_addr=remote_addr, at=t))
             current_app.logger.warning("login throttled for %s from %s", username, remote_addr)
-            return LoginResult(None, f"登录失败次数过多，请 {int(remaining) + 1} 秒后再试", wait_seconds=1)
+            return LoginResult(None, _("登录失败次数过多，请 {n} 秒后再试").format(n=int(remaining) + 1), wait_seconds=1)
     ok = user is not None and user.active and user.check_password(password)
     db.session.add(LoginAttempt(username=username, success=ok, remote_addr=remote_addr, at=t))
     if ok:
@@ -48,7 +49,7 @@ def attempt_login(username: str, password: str, remote_addr: str | None) -> Logi
     if user is not None:
         user.failed_logins += 1
         user.last_failed_at = t
-    return LoginResult(None, "用户名或密码错误", wait_seconds=0.5)
+    return LoginResult(None, _("用户名或密码错误"), wait_seconds=0.5)
 
 
 def register_enterprise(*, firm_name, uscc, sector_id, legal_representative, contact_phone,
@@ -58,11 +59,11 @@ def register_enterprise(*, firm_name, uscc, sector_id, legal_representative, con
     if err:
         raise AccountError(err, "uscc")
     if db.session.scalar(select(Organisation.id).where(Organisation.code == code)):
-        raise AccountError("该统一社会信用代码已注册", "uscc")
+        raise AccountError(_("该统一社会信用代码已注册"), "uscc")
     if db.session.scalar(select(User.id).where(User.username == username.strip())):
-        raise AccountError("用户名已被使用", "username")
+        raise AccountError(_("用户名已被使用"), "username")
     if db.session.get(Sector, sector_id) is None:
-        raise AccountError("请选择所属行业", "sector_id")
+        raise AccountError(_("请选择所属行业"), "sector_id")
     org = Organisation(kind=OrgKind.enterprise.value, name=firm_name.strip(), code=code, sector_id=sector_id,
                        legal_representative=legal_representative.strip(), contact_phone=contact_phone.strip())
     db.session.add(org)

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from app.accounts import operations as ops
 from app.accounts.models import Sector
 from app.core.db import db
-from app.core.i18n import _, _l
+from app.core.i18n import _, _l, localname
 from forms.validators import uscc
 
 bp = Blueprint("accounts", __name__)
@@ -75,7 +75,7 @@ def logout():
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
-    form.sector_id.choices = [(s.id, s.name) for s in db.session.scalars(select(Sector).order_by(Sector.id))]
+    form.sector_id.choices = [(s.id, localname(s)) for s in db.session.scalars(select(Sector).order_by(Sector.id))]
     if form.validate_on_submit():
         try:
             user = ops.register_enterprise(

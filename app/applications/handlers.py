@@ -10,7 +10,7 @@ from app.applications import operations as ops
 from app.applications.models import LoanApplication
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, localname
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
 from app.tasks_ui.registry import TaskHandler, register
@@ -33,14 +33,14 @@ def _common(ht, user):
 # ---- department review
 def _dept_prepare(form, ht, user):
     a = _app(ht)
-    form.bank_id.choices = [(0, "—")] + [(o.id, o.name) for o in a.scheme.member_orgs("bank")]
+    form.bank_id.choices = [(0, "—")] + [(o.id, localname(o)) for o in a.scheme.member_orgs("bank")]
     if not form.is_submitted() and a.preferred_bank_id:
         form.bank_id.data = a.preferred_bank_id
 
 
 def _dept_submit(form, ht, user, written):
     a = ops.department_review(ht.id, user, form.decision.data, form.opinion.data, form.bank_id.data or None)
-    return {"recommend": _("已推荐至 {bank}").format(bank=a.recommended_bank.name if a.recommended_bank else ""),
+    return {"recommend": _("已推荐至 {bank}").format(bank=localname(a.recommended_bank)),
             "return": _("已退回企业补充材料"), "reject": _("已作出不予推荐决定")}[form.decision.data]
 
 
@@ -62,7 +62,7 @@ register(TaskHandler("enterprise_supplement", "tasks/enterprise_supplement.html"
 # ---- bank due diligence
 def _bank_prepare(form, ht, user):
     a = _app(ht)
-    form.product.choices = [("", "—")] + [(p["code"], p["name"]) for p in a.scheme.params.get("products", [])]
+    form.product.choices = [("", "—")] + [(p["code"], localname(p)) for p in a.scheme.params.get("products", [])]
     if not form.is_submitted():
         form.amount.data = a.amount
         form.term_months.data = a.term_months

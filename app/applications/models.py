@@ -7,22 +7,18 @@ from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
+from app.core.i18n import _l
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
 
 STATUS_LABELS = {
-    "submitted": "待部门审核",
-    "returned": "待企业补充材料",
-    "recommended": "已推荐至银行",
-    "rejected": "部门不予推荐",
-    "approved": "银行已批准，备案中",
-    "declined": "银行不予贷款",
-    "filed": "已备案",
-}
-STATUS_LABELS_EN = {
-    "submitted": "Awaiting department review", "returned": "Awaiting more material",
-    "recommended": "Recommended to bank", "rejected": "Not recommended", "approved": "Approved, filing",
-    "declined": "Declined by bank", "filed": "Filed",
+    "submitted": _l("待部门审核"),
+    "returned": _l("待企业补充材料"),
+    "recommended": _l("已推荐至银行"),
+    "rejected": _l("部门不予推荐"),
+    "approved": _l("银行已批准，备案中"),
+    "declined": _l("银行不予贷款"),
+    "filed": _l("已备案"),
 }
 
 
@@ -79,13 +75,7 @@ class LoanApplication(db.Model):
 
     @property
     def status_label(self) -> str:
-        from app.core.i18n import get_locale
-        try:
-            if get_locale() == "en":
-                return STATUS_LABELS_EN.get(self.status, self.status)
-        except RuntimeError:
-            pass
-        return STATUS_LABELS.get(self.status, self.status)
+        return str(STATUS_LABELS.get(self.status, self.status))
 
 
 class Attachment(db.Model):
@@ -107,11 +97,11 @@ class Attachment(db.Model):
 
 
 ATTACHMENT_KINDS = {
-    "business_licence": "营业执照",
-    "financial_statements": "财务报表",
-    "authorisation": "征信查询授权书",
-    "supplement": "补充材料",
-    "other": "其他材料",
+    "business_licence": _l("营业执照"),
+    "financial_statements": _l("财务报表"),
+    "authorisation": _l("征信查询授权书"),
+    "supplement": _l("补充材料"),
+    "other": _l("其他材料"),
 }
 
 
@@ -164,6 +154,6 @@ class CreditRecord(db.Model):
 
 
 CREDIT_CATEGORIES = {
-    "business_registration": "工商登记", "tax": "纳税", "social_insurance": "社保", "housing_fund": "公积金",
-    "land": "国土", "judicial": "司法", "water": "用水", "power": "用电", "gas": "用气",
+    "business_registration": _l("工商登记"), "tax": _l("纳税"), "social_insurance": _l("社保"), "housing_fund": _l("公积金"),
+    "land": _l("国土"), "judicial": _l("司法"), "water": _l("用水"), "power": _l("用电"), "gas": _l("用气"),
 }

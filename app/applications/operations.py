@@ -17,6 +17,7 @@ from app.applications.models import (Attachment, CreditAccessLog, CreditConsent,
                                      LoanApplication)
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.i18n import _, localname, source_language
 from app.core.money import yuan
 from app.core.timeutil import now, today
 from app.loans.models import Filing, Loan
@@ -67,7 +68,7 @@ def attachments_of(subject_type: str, subject_id: int) -> list[Attachment]:
 
 def department_for(sector: Sector) -> Organisation:
     if sector.department_id is None:
-        raise OperationError(f"行业“{sector.name}”尚未指定主管部门，请联系管理员", "sector")
+        raise OperationError(_("行业“{sector}”尚未指定主管部门，请联系管理员").format(sector=localname(sector)), "sector")
     return sector.department
 
 
@@ -94,27 +95,27 @@ class ApplicationInput:
 def submit_application(user, data: ApplicationInput, licence_files, statement_files,
                        written: list[str]) -> LoanApplication:
     if not user.is_kind(OrgKind.enterprise):
-        raise OperationError("只有企业用户可以提交贷款需求")
+        raise OperationError(_("只有企业用户可以提交贷款需求"))
     firm = user.organisation
     if firm.blacklisted:
-        raise OperationError("企业已被列入失信黑名单，不能提交申请")
+        raise OperationError(_("企业已被列入失信黑名单，不能提交申请"))
     scheme = db.session.get(Scheme, data.scheme_id)
     if scheme is None or not scheme.active:
-        raise OperationError("请选择有效的风险补偿政策", "scheme_id")
+        raise OperationError(_("请选择有效的风险补偿政策"), "scheme_id")
     sector = db.session.get(Sector, data.sector_id)
     if sector is None:
-        raise OperationError("请选择所属行业", "sector_id")
+        raise OperationError(_("请选择所属行业"), "sector_id")
     banks = {m.organisation_id for m in scheme.members if m.role == "bank"}
     if data.preferred_bank_id and data.preferred_bank_id not in banks:
-        raise OperationError("意向银行不是该政策的合作银行", "preferred_bank_id")
+        raise OperationError(_("意向银行不是该政策的合作银行"), "preferred_bank_id")
     if data.consent_bank_id not in banks:
-        raise OperationError("授权查询的银行不是该政策的合作银行", "consent_bank_id")
+        raise OperationError(_("授权查询的银行不是该政策的合作银行"), "consent_bank_id")
     if data.consent_valid_until < today():
-        raise OperationError("授权有效期不能早于今天", "consent_valid_until")
+        raise OperationError(_("授权有效期不能早于今天"), "consent_valid_until")
     if not licence_files:
-        raise OperationError("请上传营业执照", "business_licence")
+        raise OperationError(_("请上传营业执照"), "business_licence")
     if not statement_files:
-        raise OperationError("请上传财务报表", "financial_statements")
+        raise OperationError(_("请上传财务报表"), "financial_statements")
     check_files(licence_files + statement_files)
     department = department_for(sector)
 
@@ -149,14 +150,14 @@ def department_review(task_id: int, user, decision: str, opinion: str, bank_id: 
     ht, app_ = _task_and_application(task_id, user, "department_review")
     opinion = (opinion or "").strip()
     if decision not in ("recommend", "return", "reject"):
-        raise OperationError("请选择审核结论", "decision")
+        raise OperationError(_("请选择审核结论"), "decision")
     if not opinion:
-        raise OperationError("请填写审核意见（经营状况、信用状况、行业支持方向）", "opinion")
+        raise OperationError(_("请填写审核意见（经营状况、信用状况、行业支持方向）"), "opinion")
     data = {"dept_decision": decision}
     if decision == "recommend":
         scheme_banks = {m.organisation_id for m in app_.scheme.members if m.role == "bank"}
         if not bank_id or bank_id not in scheme_banks:
-            raise OperationError("请选择推荐的合作银行", "bank_id")
+            raise OperationError(_("请选择推荐的合作银行"), "bank_id")
         app_.recommended_bank_id = bank_id
         app_.status = "recommended"
         data["bank_org_id"] = bank_id
@@ -177,7 +178,7 @@ def enterprise_supplement(task_id: int, user, note: str, files, written: list[st
     ht, app_ = _task_and_application(task_id, user, "enterprise_supplement")
     note = (note or "").strip()
     if not note and not files:
-        raise OperationError("请填写补充说明或上传补充材料", "note")
+        raise OperationError(_("请填写补充说明或上传补充材料"), "note")
     check_files(files)
     _store_files(files, user, SUBJECT, app_.id, "supplement", written)
     app_.status = "submitted"
@@ -193,13 +194,13 @@ def claim(task_id: int, user):
     from app.workflow.models import HumanTask
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.org_id != user.organisation_id:
-        raise OperationError("无权认领该待办")
+        raise OperationError(_("无权认领该待办"))
     engine.locked_instance(ht.instance_id)
     db.session.refresh(ht)
     if ht.status != "open":
-        raise OperationError("该待办已处理完毕")
+        raise OperationError(_("该待办已处理完毕"))
     if ht.claimed_by_id and ht.claimed_by_id != user.id:
-        raise OperationError(f"该待办已由 {ht.claimed_by.display_name} 认领")
+        raise OperationError(_("该待办已由 {who} 认领").format(who=ht.claimed_by.display_name))
     ht.claimed_by_id = user.id
     ht.claimed_at = now()
     audit.record(ht.subject_type, ht.subject_id, "claimed", user, visible_to_enterprise=False)
@@ -211,13 +212,13 @@ def release(task_id: int, user):
     from app.workflow.models import HumanTask
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.org_id != user.organisation_id:
-        raise OperationError("无权操作该待办")
+        raise OperationError(_("无权操作该待办"))
     engine.locked_instance(ht.instance_id)
     db.session.refresh(ht)
     if ht.claimed_by_id is None:
-        raise OperationError("该待办尚未被认领")
+        raise OperationError(_("该待办尚未被认领"))
     if ht.claimed_by_id != user.id and not user.is_supervisor:
-        raise OperationError("只有认领人或主管可以释放该待办")
+        raise OperationError(_("只有认领人或主管可以释放该待办"))
     holder = ht.claimed_by.display_name
     ht.claimed_by_id = None
     ht.claimed_at = None
@@ -269,11 +270,11 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
                 opinion: str = ""):
     ht, app_ = _task_and_application(task_id, user, "bank_due_diligence")
     if ht.claimed_by_id != user.id:
-        raise OperationError("请先认领该待办再处理")
+        raise OperationError(_("请先认领该待办再处理"))
     if decision == "decline":
         reason = (reason or "").strip()
         if not reason:
-            raise OperationError("拒绝贷款必须向企业说明原因", "reason")
+            raise OperationError(_("拒绝贷款必须向企业说明原因"), "reason")
         app_.status = "declined"
         app_.decline_reason = reason
         app_.updated_at = now()
@@ -281,21 +282,22 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
         engine.complete(ht.id, user, {"bank_decision": "decline"})
         return app_, None
     if decision != "approve" or approval is None:
-        raise OperationError("请选择贷款决定", "decision")
+        raise OperationError(_("请选择贷款决定"), "decision")
 
     scheme = app_.scheme
     params = scheme.params
     products = {p["code"]: p for p in params.get("products", [])}
     if approval.product not in products:
-        raise OperationError("请选择该政策下的贷款产品", "product")
+        raise OperationError(_("请选择该政策下的贷款产品"), "product")
     report = preview_gates(app_, approval)
     if report.hard_failures:
-        raise OperationError("；".join(r.message for r in report.hard_failures))
+        raise OperationError(_("；").join(r.message for r in report.hard_failures))
     if report.soft_failures and not approval.outside_scheme:
-        raise OperationError("不符合政策条件，不能作为风险补偿贷款批准：" +
-                             "；".join(r.message for r in report.soft_failures) +
-                             "。如仍需放款，请勾选“政策外自担风险发放”，该笔贷款将不享受风险补偿。")
-    _, facts = gate_facts(app_, approval)
+        raise OperationError(_("不符合政策条件，不能作为风险补偿贷款批准：{reasons}。如仍需放款，请勾选“政策外自担风险发放”，"
+                               "该笔贷款将不享受风险补偿。").format(reasons=_("；").join(r.message for r in report.soft_failures)))
+    with source_language():   # the stored reasons are written in the source language
+        report = preview_gates(app_, approval)
+    _params, facts = gate_facts(app_, approval)
     loan = Loan(no=_next_no("DK", Loan), application_id=app_.id, scheme_id=scheme.id,
                 bank_id=app_.recommended_bank_id, enterprise_id=app_.enterprise_id, sector_id=app_.sector_id,
                 contract_no=approval.contract_no.strip(), product=approval.product, amount=yuan(approval.amount),
@@ -309,7 +311,7 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
     db.session.flush()
     recipients = scheme.member_orgs(*params.get("filing_recipient_roles", []))
     if not recipients:
-        raise OperationError("该政策未配置备案接收单位，请联系管理员")
+        raise OperationError(_("该政策未配置备案接收单位，请联系管理员"))
     for org in recipients:
         db.session.add(Filing(loan_id=loan.id, recipient_id=org.id))
     app_.status = "approved"
@@ -330,7 +332,7 @@ def acknowledge_filing(task_id: int, user, note: str = ""):
     loan = db.session.scalar(select(Loan).where(Loan.application_id == app_.id))
     filing = db.session.scalar(select(Filing).where(Filing.loan_id == loan.id, Filing.recipient_id == user.organisation_id))
     if filing is None:
-        raise OperationError("本单位不是该笔贷款的备案接收单位")
+        raise OperationError(_("本单位不是该笔贷款的备案接收单位"))
     filing.acknowledged_by_id = user.id
     filing.acknowledged_at = now()
     filing.note = (note or "").strip()
@@ -363,7 +365,7 @@ def open_credit_data(user, enterprise_id: int, purpose: str = "贷前调查"):
                                    what="企业信用信息（信用黔江）", purpose=purpose, granted=granted, at=now()))
     db.session.flush()
     if not granted:
-        raise OperationError("没有该企业有效的征信查询授权，不能查看其信用信息")
+        raise OperationError(_("没有该企业有效的征信查询授权，不能查看其信用信息"))
     return consent, list(db.session.scalars(select(CreditRecord).where(
         CreditRecord.enterprise_id == enterprise_id).order_by(CreditRecord.category, CreditRecord.period)))
 
@@ -374,10 +376,10 @@ def _task_and_application(task_id: int, user, form_key: str):
     from app.workflow.models import HumanTask
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
-        raise engine.TaskNotAvailable("待办事项不存在")
+        raise engine.TaskNotAvailable(_("待办事项不存在"))
     if ht.org_id != user.organisation_id:
-        raise engine.TaskNotAvailable("无权处理该待办")
-    ht, _ = engine.open_task_for_update(ht.id, user)   # lock the instance, re-check the task
+        raise engine.TaskNotAvailable(_("无权处理该待办"))
+    ht, _inst = engine.open_task_for_update(ht.id, user)   # lock the instance, re-check the task
     app_ = db.session.get(LoanApplication, ht.subject_id)
     return ht, app_
 

@@ -12,7 +12,7 @@ from app.applications import operations as ops
 from app.applications.models import Attachment, CREDIT_CATEGORIES, LoanApplication
 from app.core import audit, uploads
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, localname
 from app.core.timeutil import today
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
@@ -42,15 +42,15 @@ def index():
 
 def _fill_choices(form: ApplicationForm):
     schemes = list(db.session.scalars(select(Scheme).where(Scheme.active.is_(True)).order_by(Scheme.id)))
-    form.scheme_id.choices = [(s.id, s.name) for s in schemes]
-    form.sector_id.choices = [(s.id, s.name) for s in db.session.scalars(select(Sector).order_by(Sector.id))]
+    form.scheme_id.choices = [(s.id, localname(s)) for s in schemes]
+    form.sector_id.choices = [(s.id, localname(s)) for s in db.session.scalars(select(Sector).order_by(Sector.id))]
     scheme = None
     if form.scheme_id.data:
         scheme = db.session.get(Scheme, form.scheme_id.data)
     scheme = scheme or (schemes[0] if schemes else None)
     banks = scheme.member_orgs("bank") if scheme else []
-    form.preferred_bank_id.choices = [(0, _("不指定"))] + [(b.id, b.name) for b in banks]
-    form.consent_bank_id.choices = [(b.id, b.name) for b in banks]
+    form.preferred_bank_id.choices = [(0, _("不指定"))] + [(b.id, localname(b)) for b in banks]
+    form.consent_bank_id.choices = [(b.id, localname(b)) for b in banks]
     return schemes
 
 
@@ -93,7 +93,7 @@ def new():
             uploads.discard(written)
             raise
         else:
-            flash(_("贷款需求 {no} 已提交，等待 {dept} 审核").format(no=a.no, dept=a.department.name), "success")
+            flash(_("贷款需求 {no} 已提交，等待 {dept} 审核").format(no=a.no, dept=localname(a.department)), "success")
             return redirect(url_for("applications.show", app_id=a.id))
         return render_template("applications/new.html", form=form, schemes=schemes), 400
     status = 400 if form.is_submitted() else 200
@@ -147,7 +147,7 @@ def credit(app_id):
     if not current_user.is_kind("bank"):
         abort(403)
     try:
-        consent, records = ops.open_credit_data(current_user, a.enterprise_id, purpose=f"贷前调查 {a.no}")
+        consent, records = ops.open_credit_data(current_user, a.enterprise_id, purpose=f"贷前调查 {a.no}")  # stored in the access log (source language)
     except ops.OperationError as exc:
         db.session.commit()  # the refused attempt stays in the access log
         flash(str(exc), "danger")

@@ -20,7 +20,7 @@ from app.compensation.models import (MATERIAL_KINDS, OPEN_STATUSES, RECOVERY_KIN
                                      LitigationCost, Recovery, ReviewOpinion)
 from app.core import audit, uploads
 from app.core.db import db
-from app.core.i18n import N_, _
+from app.core.i18n import N_, _, in_source_language
 from app.core.money import yuan
 from app.core.timeutil import now, today
 from app.loans.models import CLASSIFICATIONS, Loan
@@ -313,7 +313,7 @@ def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, n
     db.session.add(rec)
     db.session.flush()
     db.session.refresh(claim)
-    details = {"amount": str(amount), "kind": str(RECOVERY_KINDS[kind])}
+    details = {"amount": str(amount), "kind": in_source_language(RECOVERY_KINDS[kind])}
     if rec.after_payout:
         params = claim.scheme.params
         share, _src = rules.fund_share(params, claim.loan.product)

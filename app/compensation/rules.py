@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from app.core.i18n import N_
 from app.core.money import ROUNDING_LABELS, round_fen
 from app.workflow.sandbox import helper
 
@@ -75,12 +76,12 @@ def pct(share: Decimal) -> str:
 def advance_amount(params: dict, product: str, overdue_principal: Decimal) -> Computation:
     c = _new(params)
     share, source = fund_share(params, product)
-    c.add("逾期本金", overdue_principal)
+    c.add(N_("逾期本金"), overdue_principal)
     c.add(f"基金分担比例（{source}）", share, pct(share), "ratio")
     raw = overdue_principal * share
     adv = round_fen(raw, c.rounding)
-    c.add("先行代偿金额", adv, f"{overdue_principal} × {pct(share)} = {raw}，{c.rounding_label}")
-    c.add("银行承担", overdue_principal - adv, f"{overdue_principal} − {adv}")
+    c.add(N_("先行代偿金额"), adv, f"{overdue_principal} × {pct(share)} = {raw}，{c.rounding_label}")
+    c.add(N_("银行承担"), overdue_principal - adv, f"{overdue_principal} − {adv}")
     c.result = str(adv)
     return c
 
@@ -107,44 +108,44 @@ def claim_amount(params: dict, f: ClaimFacts) -> Computation:
     c = _new(params)
     basis = params.get("loss_basis") or "principal_after_recovery"
     c.notes.append("补偿基数：" + LOSS_BASIS_LABELS.get(basis, basis))
-    c.add("贷款金额", f.loan_amount)
-    c.add("逾期本金", f.overdue_principal)
-    c.add("已追偿收回本金", f.recovered)
+    c.add(N_("贷款金额"), f.loan_amount)
+    c.add(N_("逾期本金"), f.overdue_principal)
+    c.add(N_("已追偿收回本金"), f.recovered)
     recovered = f.recovered
     if nets_costs(params):
-        c.add("诉讼等费用", f.costs)
+        c.add(N_("诉讼等费用"), f.costs)
         recovered = max(ZERO, f.recovered - f.costs)
-        c.add("扣除费用后的收回额", recovered, f"max(0, {f.recovered} − {f.costs})")
+        c.add(N_("扣除费用后的收回额"), recovered, f"max(0, {f.recovered} − {f.costs})")
     loss = max(ZERO, f.overdue_principal - recovered)
-    c.add("最终本金损失", loss, f"{f.overdue_principal} − {recovered}")
+    c.add(N_("最终本金损失"), loss, f"{f.overdue_principal} − {recovered}")
     share, source = fund_share(params, f.product)
     c.add(f"基金分担比例（{source}）", share, pct(share), "ratio")
     raw = loss * share
     due = round_fen(raw, c.rounding)
-    c.add("基金应分担", due, f"{loss} × {pct(share)} = {raw}，{c.rounding_label}")
+    c.add(N_("基金应分担"), due, f"{loss} × {pct(share)} = {raw}，{c.rounding_label}")
     if params.get("cap_per_loan"):
         cap = Decimal(str(params["cap_per_loan"]))
         if due > cap:
             due = cap
-        c.add("单笔代偿上限", cap, f"取较小者 → {due}")
+        c.add(N_("单笔代偿上限"), cap, f"取较小者 → {due}")
     if params.get("cap_per_bank"):
         cap = Decimal(str(params["cap_per_bank"]))
         left = max(ZERO, cap - f.bank_paid_so_far)
-        c.add("该银行累计代偿上限剩余", left, f"{cap} − 已代偿 {f.bank_paid_so_far}")
+        c.add(N_("该银行累计代偿上限剩余"), left, f"{cap} − 已代偿 {f.bank_paid_so_far}")
         if due > left:
             due = left
-            c.add("按累计上限调整后基金应分担", due)
-    c.add("银行承担", loss - due, f"{loss} − {due}")
+            c.add(N_("按累计上限调整后基金应分担"), due)
+    c.add(N_("银行承担"), loss - due, f"{loss} − {due}")
     net = due
     if f.advanced:
-        c.add("已先行代偿", f.advanced)
-        c.add("已返还基金", f.returned)
+        c.add(N_("已先行代偿"), f.advanced)
+        c.add(N_("已返还基金"), f.returned)
         net = due - f.advanced + f.returned
-        c.add("据实清算差额", net, f"{due} − {f.advanced} + {f.returned}")
+        c.add(N_("据实清算差额"), net, f"{due} − {f.advanced} + {f.returned}")
     pay = max(ZERO, net)
-    c.add("本次应拨付", pay)
+    c.add(N_("本次应拨付"), pay)
     if net < 0:
-        c.add("银行应退回基金", -net)
+        c.add(N_("银行应退回基金"), -net)
     c.result = str(net)
     return c
 
@@ -160,26 +161,26 @@ def recovery_return(params: dict, ratio_share: Decimal | None, recovered_after: 
     if not rule:
         return None
     c = _new(params)
-    c.add("本次收回本金", amount)
-    c.add("代偿后累计收回本金", recovered_after)
+    c.add(N_("本次收回本金"), amount)
+    c.add(N_("代偿后累计收回本金"), recovered_after)
     if rule.get("kind") == "share_principal":
         share = Decimal(str(rule["fund_share"]))
         base = recovered_after
-        c.notes.append("追回本金按比例存回基金")
+        c.notes.append(N_("追回本金按比例存回基金"))
     elif rule.get("kind") == "net_of_costs_by_ratio":
         share = ratio_share if ratio_share is not None else Decimal("0")
-        c.add("代偿后累计诉讼等费用", costs_after)
+        c.add(N_("代偿后累计诉讼等费用"), costs_after)
         base = max(ZERO, recovered_after - costs_after)
-        c.add("扣除费用后", base, f"max(0, {recovered_after} − {costs_after})")
-        c.notes.append("收回款扣除诉讼等费用后按代偿比例分配")
+        c.add(N_("扣除费用后"), base, f"max(0, {recovered_after} − {costs_after})")
+        c.notes.append(N_("收回款扣除诉讼等费用后按代偿比例分配"))
     else:
         raise ValueError(f"unknown recovery_after_payout kind {rule.get('kind')!r}")
     raw = base * share
     total = round_fen(raw, c.rounding)
-    c.add("基金应得累计", total, f"{base} × {pct(share)} = {raw}，{c.rounding_label}")
-    c.add("此前已返还", returned_before)
+    c.add(N_("基金应得累计"), total, f"{base} × {pct(share)} = {raw}，{c.rounding_label}")
+    c.add(N_("此前已返还"), returned_before)
     ret = max(ZERO, total - returned_before)
-    c.add("本次返还基金", ret, f"{total} − {returned_before}")
+    c.add(N_("本次返还基金"), ret, f"{total} − {returned_before}")
     c.result = str(ret)
     return c
 

@@ -5,16 +5,18 @@ uses is part of the policy's data and is shown on every computation.
 """
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from app.core.i18n import N_
+
 FEN = Decimal("0.01")
 ROUNDING_RULES = {
     "half_up": ROUND_HALF_UP,      # 四舍五入
     "down": ROUND_DOWN,            # 舍去（不超额补偿）
     "half_even": ROUND_HALF_EVEN,  # 银行家舍入
 }
-ROUNDING_LABELS = {
-    "half_up": "四舍五入到分",
-    "down": "向下舍去到分",
-    "half_even": "银行家舍入到分",
+ROUNDING_LABELS = {   # stored in computations: translated where shown, {{ _(label) }}
+    "half_up": N_("四舍五入到分"),
+    "down": N_("向下舍去到分"),
+    "half_even": N_("银行家舍入到分"),
 }
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import filetype
 from flask import current_app
 
+from app.core.i18n import _
+
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
@@ -30,12 +32,12 @@ def inspect(data: bytes, original_name: str) -> str:
     """Return the content type, or raise UploadError with a message for the user."""
     limit = int(current_app.config["MAX_UPLOAD_MB"]) * 1024 * 1024
     if not data:
-        raise UploadError(f"文件“{original_name}”是空的")
+        raise UploadError(_("文件“{name}”是空的").format(name=original_name))
     if len(data) > limit:
-        raise UploadError(f"文件“{original_name}”超过大小上限 {current_app.config['MAX_UPLOAD_MB']} MB")
+        raise UploadError(_("文件“{name}”超过大小上限 {mb} MB").format(name=original_name, mb=current_app.config['MAX_UPLOAD_MB']))
     kind = filetype.guess(data)
     if kind is None or kind.mime not in ALLOWED:
-        raise UploadError(f"文件“{original_name}”不是 PDF、JPEG 或 PNG（按文件内容识别）")
+        raise UploadError(_("文件“{name}”不是 PDF、JPEG 或 PNG（按文件内容识别）").format(name=original_name))
     return kind.mime
 
 

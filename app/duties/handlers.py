@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from app.core import audit
-from app.core.i18n import _
+from app.core.i18n import N_, _
 from app.duties import operations as ops
 from app.tasks_ui.registry import TaskHandler, register
 from forms import register_task_form
@@ -13,8 +13,8 @@ register_task_form("credit_data_upload", CreditDataUploadForm)
 
 try:  # labels for the queue filter
     from app.tasks_ui.views import FORM_LABELS
-    FORM_LABELS.setdefault("monthly_filing", "月度项目备案与统计")
-    FORM_LABELS.setdefault("credit_data_upload", "季度信用信息采集")
+    FORM_LABELS.setdefault("monthly_filing", N_("月度项目备案与统计"))
+    FORM_LABELS.setdefault("credit_data_upload", N_("季度信用信息采集"))
 except ImportError:  # pragma: no cover
     pass
 

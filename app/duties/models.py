@@ -7,10 +7,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
+from app.core.i18n import N_
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
 
-KIND_LABELS = {"monthly_filing": "月度项目备案与统计", "credit_data": "季度信用信息采集"}
+KIND_LABELS = {"monthly_filing": N_("月度项目备案与统计"), "credit_data": N_("季度信用信息采集")}  # shown as _(label)
 
 
 class Duty(db.Model):

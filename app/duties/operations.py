@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import Organisation, OrgKind
 from app.core import audit
 from app.core.db import db
+from app.core.i18n import _
 from app.core.money import yuan
 from app.core.timeutil import SHANGHAI, local, now
 from app.core.workdays import calendar
@@ -170,7 +171,7 @@ def _pause():
 def duty_of(ht: HumanTask) -> Duty:
     duty = db.session.get(Duty, ht.subject_id) if ht.subject_type == SUBJECT else None
     if duty is None:
-        raise DutyError("任务不存在")
+        raise DutyError(_("任务不存在"))
     return duty
 
 
@@ -200,7 +201,7 @@ class MonthlyFilingInput:
 def _check_actor(ht: HumanTask, user) -> Duty:
     duty = duty_of(ht)
     if user.organisation_id != duty.org_id:
-        raise DutyError("只有任务所属单位可以办理")
+        raise DutyError(_("只有任务所属单位可以办理"))
     return duty
 
 
@@ -208,7 +209,7 @@ def submit_monthly_filing(task_id: int, user, data: MonthlyFilingInput) -> Duty:
     ht = db.session.get(HumanTask, task_id)
     duty = _check_actor(ht, user)
     if not data.confirmed:
-        raise DutyError("请确认上月政策内贷款清单", "confirmed")
+        raise DutyError(_("请确认上月政策内贷款清单"), "confirmed")
     loans = period_loans(duty)
     result = {"loan_ids": [l.id for l in loans], "loan_nos": [l.no for l in loans],
               "firm_count": data.firm_count, "loan_count": data.loan_count,
@@ -229,7 +230,7 @@ def submit_credit_data(task_id: int, user, data: CreditDataInput, files, written
     ht = db.session.get(HumanTask, task_id)
     duty = _check_actor(ht, user)
     if not files:
-        raise DutyError("请上传本季度信用信息文件", "files")
+        raise DutyError(_("请上传本季度信用信息文件"), "files")
     check_files(files)
     _store_files(files, user, SUBJECT, duty.id, "credit_data", written)
     result = {"record_count": data.record_count, "files": [n for n, _ in files], "note": data.note.strip()}

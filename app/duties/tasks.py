@@ -6,6 +6,7 @@ from datetime import datetime
 from celery.schedules import crontab
 
 from app.core.db import db
+from app.core.i18n import N_
 from app.duties import operations as ops
 from app.duties.models import Duty
 from app.tasks.deadlines import register_scheme_resolver
@@ -20,13 +21,13 @@ def _duty_scheme(subject_id: int) -> int | None:
 register_scheme_resolver(ops.SUBJECT, _duty_scheme)
 
 
-@job("monthly_filing", "月度项目备案任务", lambda cfg: crontab(minute=5),
-     "每月第一个工作日起，为每家合作银行生成上月项目备案与月度统计任务（每期一次）")
+@job("monthly_filing", N_("月度项目备案任务"), lambda cfg: crontab(minute=5),
+     N_("每月第一个工作日起，为每家合作银行生成上月项目备案与月度统计任务（每期一次）"))
 def monthly_filing_job(at: datetime) -> str:
     return f"created {len(ops.create_monthly_filing_duties(at))}"
 
 
-@job("credit_data", "季度信用信息采集任务", lambda cfg: crontab(minute=10),
-     "每季度结束后第一个工作日起，为每个信用信息来源单位生成上季度数据上传任务（每期一次）")
+@job("credit_data", N_("季度信用信息采集任务"), lambda cfg: crontab(minute=10),
+     N_("每季度结束后第一个工作日起，为每个信用信息来源单位生成上季度数据上传任务（每期一次）"))
 def credit_data_job(at: datetime) -> str:
     return f"created {len(ops.create_credit_data_duties(at))}"

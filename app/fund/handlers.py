@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, localname
 from app.fund import rectification, thresholds
 from app.fund.models import Suspension
 from app.tasks_ui.registry import TaskHandler, register
@@ -35,7 +35,7 @@ def _report_submit(form, ht, user, written):
 def _review_submit(form, ht, user, written):
     s = rectification.review(ht.id, user, form.decision.data, form.opinion.data)
     if form.decision.data == "approve":
-        return _("已认可整改，{bank} 恢复开展业务").format(bank=s.bank.name)
+        return _("已认可整改，{bank} 恢复开展业务").format(bank=localname(s.bank))
     return _("已退回银行继续整改")
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.db import db
+from app.core.i18n import _
 from app.core.money import FEN, MoneyError, fmt_yuan, yuan
 from app.core.timeutil import now, today
 from app.fund.models import INFLOW, KINDS, OUTFLOW, FundAccount, FundEntry
@@ -40,8 +41,8 @@ class InsufficientFunds(FundError):
     def __init__(self, balance: Decimal, amount: Decimal, kind: str = ""):
         self.balance = balance
         self.amount = amount
-        super().__init__(f"风险补偿基金余额不足：当前余额 {fmt_yuan(balance)} 元，"
-                         f"本次支出 {fmt_yuan(amount)} 元，差额 {fmt_yuan(amount - balance)} 元。", "amount")
+        super().__init__(_("风险补偿基金余额不足：当前余额 {balance} 元，本次支出 {amount} 元，差额 {gap} 元。").format(
+            balance=fmt_yuan(balance), amount=fmt_yuan(amount), gap=fmt_yuan(amount - balance)), "amount")
 
 
 class KeyConflict(FundError):
@@ -50,30 +51,30 @@ class KeyConflict(FundError):
 
 def _amount(value) -> Decimal:
     if isinstance(value, float):
-        raise FundError("金额不能是浮点数（请使用 Decimal，单位元，精确到分）", "amount")
+        raise FundError(_("金额不能是浮点数（请使用 Decimal，单位元，精确到分）"), "amount")
     if isinstance(value, bool) or value is None:
-        raise FundError("请填写金额", "amount")
+        raise FundError(_("请填写金额"), "amount")
     try:
         amt = yuan(value)
     except MoneyError:
-        raise FundError("金额格式不正确：单位为元，最多两位小数（分）", "amount") from None
+        raise FundError(_("金额格式不正确：单位为元，最多两位小数（分）"), "amount") from None
     if amt <= 0:
-        raise FundError("金额必须大于零（方向由业务类型决定）", "amount")
+        raise FundError(_("金额必须大于零（方向由业务类型决定）"), "amount")
     if amt >= Decimal("10000000000000000"):
-        raise FundError("金额过大", "amount")
+        raise FundError(_("金额过大"), "amount")
     return amt
 
 
 def direction_of(kind: str, direction: str | None = None) -> str:
     if kind not in KINDS:
-        raise FundError(f"未知的资金业务类型：{kind}", "kind")
+        raise FundError(_("未知的资金业务类型：{kind}").format(kind=kind), "kind")
     fixed = KINDS[kind]
     if fixed is None:
         if direction not in (INFLOW, OUTFLOW):
-            raise FundError("调整须注明方向：调增（in）或调减（out）", "direction")
+            raise FundError(_("调整须注明方向：调增（in）或调减（out）"), "direction")
         return direction
     if direction is not None and direction != fixed:
-        raise FundError(f"业务类型 {kind} 的方向固定为 {fixed}", "direction")
+        raise FundError(_("业务类型 {kind} 的方向固定为 {fixed}").format(kind=kind, fixed=fixed), "direction")
     return fixed
 
 
@@ -115,16 +116,16 @@ def post(scheme_id: int, kind: str, amount: Decimal, *, key: str, actor=None, me
     d = direction_of(kind, direction)
     key = (key or "").strip()
     if not key or len(key) > 200:
-        raise FundError("缺少幂等键（key），或超过 200 个字符", "key")
+        raise FundError(_("缺少幂等键（key），或超过 200 个字符"), "key")
     memo = (memo or "").strip()
     if kind == "adjustment" and not memo:
-        raise FundError("调整必须说明原因", "memo")
+        raise FundError(_("调整必须说明原因"), "memo")
 
     account(scheme_id, lock=True)
     existing = find(key)
     if existing is not None:
         if not _same(existing, scheme_id, kind, amt, d):
-            raise KeyConflict(f"幂等键 {key} 已用于另一笔记账（{existing.kind} {fmt_yuan(existing.amount)} 元）")
+            raise KeyConflict(_("幂等键 {key} 已用于另一笔记账（{kind} {amount} 元）").format(key=key, kind=existing.kind, amount=fmt_yuan(existing.amount)))
         return existing
 
     bal = balance(scheme_id)
@@ -143,7 +144,7 @@ def post(scheme_id: int, kind: str, amount: Decimal, *, key: str, actor=None, me
         if existing is None:
             raise
         if not _same(existing, scheme_id, kind, amt, d):
-            raise KeyConflict(f"幂等键 {key} 已用于另一笔记账") from None
+            raise KeyConflict(_("幂等键 {key} 已用于另一笔记账").format(key=key)) from None
         return existing
 
     if kind in PAYOUT_KINDS or kind == "recovery_return":
@@ -228,35 +229,35 @@ def record_inflow(scheme, user, data: Inflow) -> tuple[FundEntry, bool]:
     from app.core import audit
     from app.fund.models import INFLOW_FORM_KINDS, can_post_inflow
     if not can_post_inflow(scheme, user):
-        raise FundError("只有本政策的财政局可以登记基金入账")
+        raise FundError(_("只有本政策的财政局可以登记基金入账"))
     if data.kind not in INFLOW_FORM_KINDS:
-        raise FundError("请选择资金类型", "kind")
+        raise FundError(_("请选择资金类型"), "kind")
     if not data.voucher_no:
-        raise FundError("请填写凭证号", "voucher_no")
+        raise FundError(_("请填写凭证号"), "voucher_no")
     if data.booked_on is None:
-        raise FundError("请填写到账日期", "booked_on")
+        raise FundError(_("请填写到账日期"), "booked_on")
     if data.booked_on > today():
-        raise FundError("到账日期不能晚于今天", "booked_on")
+        raise FundError(_("到账日期不能晚于今天"), "booked_on")
     params = scheme.params
     working = ""
     amount = data.amount
     if data.base_amount is not None:
         if data.kind not in RATIO_PARAM or not params.get(RATIO_PARAM[data.kind]):
-            raise FundError("该资金类型在本政策下没有计提比例，请直接填写入账金额", "base_amount")
+            raise FundError(_("该资金类型在本政策下没有计提比例，请直接填写入账金额"), "base_amount")
         computed, working = computed_inflow(params, data.kind, _amount(data.base_amount))
         if amount is not None and _amount(amount) != computed:
-            raise FundError(f"入账金额 {fmt_yuan(amount)} 元与按比例计算的结果不一致：{working}", "amount")
+            raise FundError(_("入账金额 {amount} 元与按比例计算的结果不一致：{working}").format(amount=fmt_yuan(amount), working=working), "amount")
         amount = computed
     if amount is None:
-        raise FundError("请填写入账金额或计提基数", "amount")
+        raise FundError(_("请填写入账金额或计提基数"), "amount")
     bank_name = ""
     if data.kind == "bank_interest_contribution":
         member = scheme.member(data.bank_id, "bank") if data.bank_id else None
         if member is None:
-            raise FundError("请选择缴存利息收入的合作银行", "bank_id")
+            raise FundError(_("请选择缴存利息收入的合作银行"), "bank_id")
         bank_name = member.organisation.name
     if data.kind == "tax_allocation" and not data.period:
-        raise FundError("请填写税收收入所属年度", "period")
+        raise FundError(_("请填写税收收入所属年度"), "period")
     key = f"inflow:{scheme.code}:{data.kind}:{data.voucher_no}"
     existing = find(key)
     memo = "；".join(x for x in [bank_name, data.period and f"期间 {data.period}", working,
@@ -264,8 +265,8 @@ def record_inflow(scheme, user, data: Inflow) -> tuple[FundEntry, bool]:
     if existing is not None:
         if _same(existing, scheme.id, data.kind, _amount(amount), INFLOW):
             return existing, False
-        raise FundError(f"凭证号 {data.voucher_no} 已登记过一笔{existing.kind_label} "
-                        f"{fmt_yuan(existing.amount)} 元，请核对凭证号", "voucher_no")
+        raise FundError(_("凭证号 {voucher} 已登记过一笔{kind} {amount} 元，请核对凭证号").format(
+            voucher=data.voucher_no, kind=existing.kind_label, amount=fmt_yuan(existing.amount)), "voucher_no")
     entry = post(scheme.id, data.kind, amount, key=key, actor=user, memo=memo, booked_on=data.booked_on,
                  ref_type="bank" if data.bank_id and data.kind == "bank_interest_contribution" else None,
                  ref_id=data.bank_id if data.kind == "bank_interest_contribution" else None)

@@ -12,6 +12,7 @@ from app.accounts.models import Organisation
 from app.applications.models import Attachment
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.i18n import _
 from app.core.timeutil import now
 from app.fund.models import Suspension
 from app.policies.models import Scheme
@@ -32,7 +33,7 @@ def start(s: Suspension):
     scheme = db.session.get(Scheme, s.scheme_id)
     offices = scheme.member_orgs("financial_office")
     if not offices:
-        raise RectificationError("该政策未配置金融办，无法开展整改审核，请联系管理员")
+        raise RectificationError(_("该政策未配置金融办，无法开展整改审核，请联系管理员"))
     bank = db.session.get(Organisation, s.bank_id)
     instance = engine.start(PROCESS, SUBJECT, s.id, {
         "title": f"{bank.name} · {scheme.name} · 暂停业务整改",
@@ -48,9 +49,9 @@ def _task_and_suspension(task_id: int, user, form_key: str):
     from app.workflow.models import HumanTask
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
-        raise engine.TaskNotAvailable("待办事项不存在")
+        raise engine.TaskNotAvailable(_("待办事项不存在"))
     if ht.org_id != user.organisation_id:
-        raise engine.TaskNotAvailable("无权处理该待办")
+        raise engine.TaskNotAvailable(_("无权处理该待办"))
     ht, _inst = engine.open_task_for_update(ht.id, user)
     s = db.session.get(Suspension, ht.subject_id)
     return ht, s
@@ -66,7 +67,7 @@ def submit_report(task_id: int, user, text: str, files, written: list[str]) -> S
     ht, s = _task_and_suspension(task_id, user, "rectification_report")
     text = (text or "").strip()
     if not text:
-        raise RectificationError("请填写整改报告（原因分析、整改措施、不良贷款处置进展）", "report")
+        raise RectificationError(_("请填写整改报告（原因分析、整改措施、不良贷款处置进展）"), "report")
     for name, data in files:
         uploads.inspect(data, name)
     for name, data in files:
@@ -90,9 +91,9 @@ def review(task_id: int, user, decision: str, opinion: str) -> Suspension:
     ht, s = _task_and_suspension(task_id, user, "rectification_review")
     opinion = (opinion or "").strip()
     if decision not in ("approve", "return"):
-        raise RectificationError("请选择审核结论", "decision")
+        raise RectificationError(_("请选择审核结论"), "decision")
     if not opinion:
-        raise RectificationError("请填写审核意见", "opinion")
+        raise RectificationError(_("请填写审核意见"), "opinion")
     s.review_opinion = opinion
     if decision == "approve":
         scheme = db.session.get(Scheme, s.scheme_id)

@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from app.core import audit
 from app.core.db import db
+from app.core.i18n import _
 from app.core.money import FEN, fmt_yuan
 from app.core.timeutil import now
 from app.fund import operations as fund_ops
@@ -98,15 +99,15 @@ def after_payout(scheme_id: int) -> Utilisation:
 def resume_scheme(scheme_id: int, user, reason: str) -> Scheme:
     """The financial office resumes a paused scheme, with a reason."""
     if not user.is_kind("financial_office"):
-        raise fund_ops.FundError("只有金融办可以恢复风险补偿业务")
+        raise fund_ops.FundError(_("只有金融办可以恢复风险补偿业务"))
     reason = (reason or "").strip()
     if not reason:
-        raise fund_ops.FundError("请填写恢复业务的理由", "reason")
+        raise fund_ops.FundError(_("请填写恢复业务的理由"), "reason")
     scheme = db.session.scalar(select(Scheme).where(Scheme.id == scheme_id).with_for_update())
     if scheme is None or scheme.member(user.organisation_id, "financial_office") is None:
-        raise fund_ops.FundError("本单位不是该政策的金融办")
+        raise fund_ops.FundError(_("本单位不是该政策的金融办"))
     if not scheme.paused:
-        raise fund_ops.FundError("该政策业务未处于暂停状态")
+        raise fund_ops.FundError(_("该政策业务未处于暂停状态"))
     acct = fund_ops.account(scheme_id, lock=True)
     acct.resumed_at_payouts = fund_ops.net_payouts(scheme_id)
     previous = scheme.paused_reason
@@ -235,13 +236,13 @@ def check_loan_volume(scheme_id: int) -> LoanVolume:
 
 def acknowledge_review(scheme_id: int, user, note: str) -> FundAccount:
     if not user.is_kind("financial_office", "finance_bureau"):
-        raise fund_ops.FundError("只有金融办或财政局可以处理基金规模评估提示")
+        raise fund_ops.FundError(_("只有金融办或财政局可以处理基金规模评估提示"))
     note = (note or "").strip()
     if not note:
-        raise fund_ops.FundError("请填写处理意见", "note")
+        raise fund_ops.FundError(_("请填写处理意见"), "note")
     acct = fund_ops.account(scheme_id, lock=True)
     if not acct.review_flag:
-        raise fund_ops.FundError("当前没有待处理的基金规模评估提示")
+        raise fund_ops.FundError(_("当前没有待处理的基金规模评估提示"))
     acct.review_flag = False
     acct.review_acknowledged_at = now()
     acct.review_acknowledged_by_id = user.id

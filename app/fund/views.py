@@ -12,7 +12,7 @@ import app.fund.handlers  # noqa: F401  (registers the rectification task pages)
 from app.applications.models import Attachment
 from app.core import audit, uploads
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, localname
 from app.core.timeutil import today
 from app.fund import operations as fund_ops
 from app.fund import rectification, thresholds
@@ -70,7 +70,7 @@ def _filters():
 def _inflow_form(scheme) -> InflowForm:
     form = InflowForm()
     form.kind.choices = [("", "—")] + [(k, str(KIND_LABELS[k])) for k in INFLOW_FORM_KINDS]
-    form.bank_id.choices = [(0, "—")] + [(o.id, o.name) for o in scheme.member_orgs("bank")]
+    form.bank_id.choices = [(0, "—")] + [(o.id, localname(o)) for o in scheme.member_orgs("bank")]
     if not form.is_submitted():
         form.booked_on.data = today()
     return form

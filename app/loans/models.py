@@ -7,12 +7,15 @@ from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
+from app.core.i18n import N_, _l
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
 
-CLASSIFICATIONS = {"normal": "正常", "special_mention": "关注", "substandard": "次级",
-                   "doubtful": "可疑", "loss": "损失"}
+CLASSIFICATIONS = {"normal": N_("正常"), "special_mention": N_("关注"), "substandard": N_("次级"),   # shown as {{ _(...) }}
+                   "doubtful": N_("可疑"), "loss": N_("损失")}
 NON_PERFORMING = ("substandard", "doubtful", "loss")
+STATUS_LABELS = {"filing": _l("备案中"), "active": _l("正常还款"), "overdue": _l("逾期"), "repaid": _l("已结清"),
+                 "compensated": _l("已补偿")}
 
 
 class Loan(db.Model):
@@ -46,6 +49,10 @@ class Loan(db.Model):
     bank = relationship("Organisation", foreign_keys=[bank_id])
     enterprise = relationship("Organisation", foreign_keys=[enterprise_id])
     filings: Mapped[list[Filing]] = relationship(back_populates="loan")
+
+    @property
+    def status_label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, self.status))
 
     @property
     def eligibility(self) -> list[dict]:

@@ -8,6 +8,7 @@ from flask import current_app
 from sqlalchemy import update
 
 from app.core.db import db
+from app.core.i18n import N_
 from app.notifications import operations as ops
 from app.notifications.models import Notification
 from app.tasks.celery_app import celery
@@ -23,8 +24,8 @@ def send_email(self, notification_id: int):
                          * (2 ** self.request.retries))
 
 
-@job("mail_sweep", "邮件补发", interval("MAIL_SWEEP_SECONDS", 600),
-     "补发提交时未能排队或发送中断的通知邮件")
+@job("mail_sweep", N_("邮件补发"), interval("MAIL_SWEEP_SECONDS", 600),
+     N_("补发提交时未能排队或发送中断的通知邮件"))
 def mail_sweep(at: datetime) -> str:
     ids = ops.stale_mail()
     if ids:
@@ -37,8 +38,8 @@ def mail_sweep(at: datetime) -> str:
     return f"requeued {len(ids)}"
 
 
-@job("broker_prune", "清理内置消息队列", daily(3, 30),
-     "删除内置（SQL）消息队列中已处理的消息；使用 Redis/RabbitMQ 时不做任何事")
+@job("broker_prune", N_("清理内置消息队列"), daily(3, 30),
+     N_("删除内置（SQL）消息队列中已处理的消息；使用 Redis/RabbitMQ 时不做任何事"))
 def broker_prune(at: datetime) -> str:
     url = celery.conf.broker_url or ""
     if not url.startswith("sqla+"):

@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from app.core.i18n import N_, _
 from app.core.money import fmt_yuan
 
-ACTIVITY_LABELS = {
-    "general": "一般生产经营",
-    "working_capital": "流动资金周转",
-    "equipment": "设备购置与技术改造",
-    "real_estate_development": "房地产开发",
-    "futures": "期货投资",
+ACTIVITY_LABELS = {   # shown as _(label)
+    "general": N_("一般生产经营"),
+    "working_capital": N_("流动资金周转"),
+    "equipment": N_("设备购置与技术改造"),
+    "real_estate_development": N_("房地产开发"),
+    "futures": N_("期货投资"),
 }
 RATING_ORDER = ["AAA", "AA", "A", "BBB", "BB", "B", "CCC", "CC", "C"]
 
@@ -85,26 +86,32 @@ def _pct(d: Decimal) -> str:
     return f"{d.normalize():f}%"
 
 
+def _because(message: str, reason: str) -> str:
+    return _("{message}：{reason}").format(message=message, reason=reason) if reason else message
+
+
 def check_gates(params: dict, f: LoanFacts) -> GateReport:
+    """Messages are in the current locale; wrap the call in ``i18n.source_language()`` to store them."""
     rep = GateReport()
     add = rep.results.append
 
     add(GateResult("scheme_paused", not f.scheme_paused,
-                   "风险补偿业务已暂停，暂不受理新贷款" + (f"：{f.scheme_paused_reason}" if f.scheme_paused_reason else "")
-                   if f.scheme_paused else "风险补偿业务正常开展", hard=True))
+                   _because(_("风险补偿业务已暂停，暂不受理新贷款"), f.scheme_paused_reason)
+                   if f.scheme_paused else _("风险补偿业务正常开展"), hard=True))
     add(GateResult("bank_suspended", not f.bank_suspended,
-                   "本行已被暂停开展该项业务" + (f"：{f.bank_suspended_reason}" if f.bank_suspended_reason else "")
-                   if f.bank_suspended else "合作银行业务状态正常", hard=True))
+                   _because(_("本行已被暂停开展该项业务"), f.bank_suspended_reason)
+                   if f.bank_suspended else _("合作银行业务状态正常"), hard=True))
     add(GateResult("blacklisted", not f.firm_blacklisted,
-                   "企业已被列入失信黑名单" + (f"：{f.firm_blacklist_reason}" if f.firm_blacklist_reason else "")
-                   if f.firm_blacklisted else "企业未列入黑名单", hard=True))
+                   _because(_("企业已被列入失信黑名单"), f.firm_blacklist_reason)
+                   if f.firm_blacklisted else _("企业未列入黑名单"), hard=True))
     excluded = params.get("excluded_activities") or []
     if excluded:
         bad = f.activity in excluded
-        names = "、".join(ACTIVITY_LABELS.get(a, a) for a in excluded)
+        names = _("、").join(_(ACTIVITY_LABELS.get(a, a)) for a in excluded)
         add(GateResult("excluded_activity", not bad,
-                       f"贷款用途“{ACTIVITY_LABELS.get(f.activity, f.activity)}”属于政策排除的经营行为（{names}）"
-                       if bad else f"贷款用途不属于排除行为（{names}）", hard=True))
+                       _("贷款用途“{activity}”属于政策排除的经营行为（{names}）").format(
+                           activity=_(ACTIVITY_LABELS.get(f.activity, f.activity)), names=names)
+                       if bad else _("贷款用途不属于排除行为（{names}）").format(names=names), hard=True))
 
     cap = params.get("max_loan_amount")
     if cap:
@@ -112,38 +119,43 @@ def check_gates(params: dict, f: LoanFacts) -> GateReport:
         inclusive = params.get("max_loan_inclusive", True)
         ok = f.amount <= cap if inclusive else f.amount < cap
         add(GateResult("max_loan_amount", ok,
-                       f"贷款金额 {fmt_yuan(f.amount)} 元{'未超过' if ok else '超过'}单笔上限 {fmt_yuan(cap)} 元"
-                       f"（{'含' if inclusive else '不含'}）"))
+                       (_("贷款金额 {amount} 元未超过单笔上限 {cap} 元") if ok else _("贷款金额 {amount} 元超过单笔上限 {cap} 元"))
+                       .format(amount=fmt_yuan(f.amount), cap=fmt_yuan(cap)) +
+                       (_("（含）") if inclusive else _("（不含）"))))
 
     if params.get("rate_cap"):
         if f.reference_rate is None:
-            add(GateResult("rate_cap", False, "缺少适用的参考利率，无法校验利率上限"))
+            add(GateResult("rate_cap", False, _("缺少适用的参考利率，无法校验利率上限")))
         else:
             limit = rate_cap(params, f.reference_rate)
             c = params["rate_cap"]
-            how = (f"{f.reference_label} {_pct(f.reference_rate)} + {Decimal(c['points']).normalize():f} 个百分点"
+            ref = f"{_(f.reference_label) if f.reference_label else ''} {_pct(f.reference_rate)}".strip()
+            how = (_("{ref} + {points} 个百分点").format(ref=ref, points=f"{Decimal(c['points']).normalize():f}")
                    if c["kind"] == "benchmark_plus"
-                   else f"{f.reference_label} {_pct(f.reference_rate)} × {Decimal(c['factor']).normalize():f}")
+                   else f"{ref} × {Decimal(c['factor']).normalize():f}")
             ok = f.annual_rate <= limit
             add(GateResult("rate_cap", ok,
-                           f"年利率 {_pct(f.annual_rate)} {'未超过' if ok else '超过'}上限 {_pct(limit)}（{how}）"))
+                           (_("年利率 {rate} 未超过上限 {limit}（{how}）") if ok else _("年利率 {rate} 超过上限 {limit}（{how}）"))
+                           .format(rate=_pct(f.annual_rate), limit=_pct(limit), how=how)))
 
     max_term = params.get("max_term_months")
     if max_term:
         ok = f.term_months <= int(max_term)
         add(GateResult("max_term", ok,
-                       f"贷款期限 {f.term_months} 个月{'未超过' if ok else '超过'}最长期限 {max_term} 个月"))
+                       (_("贷款期限 {term} 个月未超过最长期限 {max} 个月") if ok else _("贷款期限 {term} 个月超过最长期限 {max} 个月"))
+                       .format(term=f.term_months, max=max_term)))
 
     need = params.get("require_credit_rating")
     if need:
         ok = (f.credit_rating in RATING_ORDER and
               RATING_ORDER.index(f.credit_rating) <= RATING_ORDER.index(need))
         add(GateResult("credit_rating", ok,
-                       f"企业信用等级 {f.credit_rating or '未评级'}{'达到' if ok else '未达到'} {need} 级及以上"))
+                       (_("企业信用等级 {rating}达到 {need} 级及以上") if ok else _("企业信用等级 {rating}未达到 {need} 级及以上"))
+                       .format(rating=f.credit_rating or _("未评级"), need=need)))
     if params.get("first_loan_only"):
         add(GateResult("first_loan", f.first_loan,
-                       "首贷企业" if f.first_loan else "企业已有银行贷款，不属于首贷（政策仅补偿首贷）"))
+                       _("首贷企业") if f.first_loan else _("企业已有银行贷款，不属于首贷（政策仅补偿首贷）")))
     if params.get("require_whitelist"):
         add(GateResult("whitelist", f.whitelisted,
-                       "企业在主管部门推荐名单（白名单）内" if f.whitelisted else "企业不在推荐名单（白名单）内"))
+                       _("企业在主管部门推荐名单（白名单）内") if f.whitelisted else _("企业不在推荐名单（白名单）内")))
     return rep

@@ -7,6 +7,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.core.db import db
+from app.core.i18n import N_, _
 from app.policies.models import ReferenceRate
 
 # (kind, effective_from, min_months, max_months, rate %)
@@ -28,7 +29,7 @@ SEED_RATES = [
     ("lpr", date(2025, 5, 20), 60, None, "3.50"),
 ]
 SOURCE = {"pboc_benchmark": "中国人民银行贷款基准利率（2015-10-24起）", "lpr": "全国银行间同业拆借中心贷款市场报价利率"}
-KIND_LABELS = {"pboc_benchmark": "人民银行同期贷款基准利率", "lpr": "贷款市场报价利率（LPR）"}
+KIND_LABELS = {"pboc_benchmark": N_("人民银行同期贷款基准利率"), "lpr": N_("贷款市场报价利率（LPR）")}  # shown as _(label)
 
 
 class NoReferenceRate(LookupError):
@@ -51,4 +52,4 @@ def reference_rate(kind: str, term_months: int, on: date) -> ReferenceRate:
     for r in rows:
         if term_months > r.min_months and (r.max_months is None or term_months <= r.max_months):
             return r
-    raise NoReferenceRate(f"没有 {on} 适用于 {term_months} 个月期限的{KIND_LABELS.get(kind, kind)}")
+    raise NoReferenceRate(_("没有 {day} 适用于 {months} 个月期限的{kind}").format(day=on, months=term_months, kind=_(KIND_LABELS.get(kind, kind))))

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Organisation
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import N_, _
 from app.core.timeutil import SHANGHAI, local, now
 from app.core.workdays import calendar
 from app.notifications.operations import notify, users_of_kind, users_of_org
@@ -137,8 +137,8 @@ def escalate_overdue(at: datetime, limit: int = 1000) -> int:
     return done
 
 
-@job("deadlines", "期限提醒与逾期督办", interval("DEADLINE_SCAN_SECONDS", 900),
-     "到期前一个工作日提醒经办单位；逾期后标记逾期并通知金融办")
+@job("deadlines", N_("期限提醒与逾期督办"), interval("DEADLINE_SCAN_SECONDS", 900),
+     N_("到期前一个工作日提醒经办单位；逾期后标记逾期并通知金融办"))
 def deadlines_job(at: datetime) -> str:
     r = send_reminders(at)
     e = escalate_overdue(at)

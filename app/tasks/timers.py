@@ -12,6 +12,7 @@ from datetime import datetime
 from flask import current_app
 
 from app.core.db import db
+from app.core.i18n import N_
 from app.tasks.jobs import interval, job
 from app.workflow import engine
 
@@ -35,7 +36,7 @@ def fire_due_timers(at: datetime) -> str:
     return f"advanced {fired}"
 
 
-@job("timers", "BPMN 计时器", interval("TIMER_POLL_SECONDS", 30),
-     "推进计时器已到期的流程实例（边界计时器、公示期等待）")
+@job("timers", N_("BPMN 计时器"), interval("TIMER_POLL_SECONDS", 30),
+     N_("推进计时器已到期的流程实例（边界计时器、公示期等待）"))
 def timers_job(at: datetime) -> str:
     return fire_due_timers(at)

@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 
 from app.core import uploads
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, _l
 from app.core.timeutil import now
 from app.tasks_ui import queries
 from app.tasks_ui.registry import handler_for
@@ -15,12 +15,12 @@ from forms import form_for
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
-FORM_LABELS = {
-    "department_review": "部门审核推荐", "enterprise_supplement": "企业补充材料",
-    "bank_due_diligence": "银行贷前调查与审批", "filing_ack": "贷款备案确认",
-    "comp_advance_review": "先行代偿申请受理", "comp_advance_approve": "先行代偿审批（区政府）",
-    "comp_advance_pay": "先行代偿拨付", "comp_recovery_close": "结束追偿", "comp_claim": "提交风险补偿申请",
-    "comp_joint_review": "联席会议审核", "comp_payout_letter": "出具拨付函", "comp_disburse": "拨付补偿资金",
+FORM_LABELS = {   # the queue shows {{ _(label) }}, so plain msgids added by other packages are translated too
+    "department_review": _l("部门审核推荐"), "enterprise_supplement": _l("企业补充材料"),
+    "bank_due_diligence": _l("银行贷前调查与审批"), "filing_ack": _l("贷款备案确认"),
+    "comp_advance_review": _l("先行代偿申请受理"), "comp_advance_approve": _l("先行代偿审批（区政府）"),
+    "comp_advance_pay": _l("先行代偿拨付"), "comp_recovery_close": _l("结束追偿"), "comp_claim": _l("提交风险补偿申请"),
+    "comp_joint_review": _l("联席会议审核"), "comp_payout_letter": _l("出具拨付函"), "comp_disburse": _l("拨付补偿资金"),
 }
 
 
