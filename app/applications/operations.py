@@ -154,9 +154,10 @@ def department_review(task_id: int, user, decision: str, opinion: str, bank_id: 
     if not opinion:
         raise OperationError(_("请填写审核意见（经营状况、信用状况、行业支持方向）"), "opinion")
     data = {"dept_decision": decision}
+    bank = None
     if decision == "recommend":
-        scheme_banks = {m.organisation_id for m in app_.scheme.members if m.role == "bank"}
-        if not bank_id or bank_id not in scheme_banks:
+        bank = scheme_bank(app_.scheme_id, bank_id) if bank_id else None
+        if bank is None:
             raise OperationError(_("请选择推荐的合作银行"), "bank_id")
         app_.recommended_bank_id = bank_id
         app_.status = "recommended"
@@ -169,9 +170,17 @@ def department_review(task_id: int, user, decision: str, opinion: str, bank_id: 
     app_.department_opinion = opinion
     app_.updated_at = now()
     audit.record(SUBJECT, app_.id, f"department_{decision}", user, opinion,
-                 details={"bank": db.session.get(Organisation, bank_id).name} if decision == "recommend" else {})
+                 details={"bank": bank.name} if bank is not None else {})
     engine.complete(ht.id, user, data)
     return app_
+
+
+def scheme_bank(scheme_id: int, org_id: int) -> Organisation | None:
+    """The organisation if it is a cooperating bank of the scheme (one query)."""
+    from app.policies.models import SchemeMember
+    return db.session.scalar(select(Organisation).join(
+        SchemeMember, SchemeMember.organisation_id == Organisation.id).where(
+        SchemeMember.scheme_id == scheme_id, SchemeMember.role == "bank", Organisation.id == org_id))
 
 
 def enterprise_supplement(task_id: int, user, note: str, files, written: list[str]) -> LoanApplication:
