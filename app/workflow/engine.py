@@ -99,20 +99,16 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
     return hit
 
 
-def _serializer_for(spec_row: ProcessSpec) -> BpmnWorkflowSerializer:
-    return _cached(spec_row).serializer
+_by_spec_id: dict[tuple[str, int], _DeployedSpec] = {}
 
 
-def _dump(spec_row: ProcessSpec, workflow: BpmnWorkflow) -> str:
-    return json.dumps(_serializer_for(spec_row).to_dict(workflow), separators=(",", ":"),
-                      default=str, ensure_ascii=False)
-
-
-def _load(spec_row: ProcessSpec, state: str) -> BpmnWorkflow:
-    dct = state if isinstance(state, dict) else json.loads(state)
-    wf = _serializer_for(spec_row).from_dict(dct)
-    wf.script_engine = make_script_engine()
-    return wf
+def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
+    """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row."""
+    key = (str(db.engine.url), instance.spec_id)
+    hit = _by_spec_id.get(key)
+    if hit is None:
+        hit = _by_spec_id[key] = _cached(instance.spec)
+    return hit
 
 
 # ---------------------------------------------------------------------------- deployment
@@ -229,15 +225,20 @@ def locked_instance(instance_id: int) -> ProcessInstance:
 
 
 def load(instance: ProcessInstance) -> BpmnWorkflow:
-    return _load(instance.spec, instance.state)
+    dct = json.loads(instance.state) if isinstance(instance.state, str) else instance.state
+    workflow = _deployed_for(instance).serializer.from_dict(dct)
+    workflow.script_engine = make_script_engine()
+    return workflow
 
 
 def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
-    instance.state = _dump(instance.spec, workflow)
+    deployed = _deployed_for(instance)
+    instance.state = json.dumps(deployed.serializer.to_dict(workflow), separators=(",", ":"),
+                                default=str, ensure_ascii=False)
     instance.completed = workflow.is_completed()
     instance.updated_at = now()
     sync_human_tasks(instance, workflow)
-    if _cached(instance.spec).has_timers:
+    if deployed.has_timers:
         sync_timers(instance, workflow)
     try:
         db.session.flush()
