@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask
 from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -54,10 +54,10 @@ def _import_models():
     import app.policies.models  # noqa: F401
     import app.applications.models  # noqa: F401
     import app.loans.models  # noqa: F401
+    import app.compensation.models  # noqa: F401
     import app.tasks.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.duties.models  # noqa: F401
-    import app.compensation.models  # noqa: F401
     import app.fund.models  # noqa: F401
 
 
@@ -70,18 +70,13 @@ def _register_blueprints(app):
     from app.workflow.views import bp as workflow_bp
     from app.fund.views import bp as fund_bp
     from app.admin.calendar import bp as calendar_bp
+    from app.compensation.views import bp as compensation_bp
     from app.notifications.views import bp as notifications_bp
     from app.tasks.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
-    from app.compensation.views import bp as compensation_bp
 
-    for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp):
-        app.register_blueprint(bp)
-    for bp in (fund_bp, calendar_bp):
-        app.register_blueprint(bp)
-    for bp in (notifications_bp, jobs_bp, duties_bp):
-        app.register_blueprint(bp)
-    for bp in (compensation_bp,):
+    for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp, fund_bp, calendar_bp,
+               compensation_bp, notifications_bp, jobs_bp, duties_bp):
         app.register_blueprint(bp)
 
 

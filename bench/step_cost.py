@@ -230,7 +230,6 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     pg_options = "-csynchronous_commit=off" if args.async_commit else ""
     from app.core.db import db
-    from app.workflow.models import ProcessInstance
 
     with bench_app(args.db, pg_options=pg_options) as (app, schema):
         header("Step cost: one human-task step (department_review)", app)

@@ -1,4 +1,3 @@
-from datetime import timedelta
 from decimal import Decimal
 
 from flask_wtf import FlaskForm

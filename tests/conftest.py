@@ -13,7 +13,6 @@ import os
 import re
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal
 
 import pytest
 from argon2 import PasswordHasher
@@ -90,7 +89,7 @@ class World:
     """A fresh, self-contained scheme with its own organisations and users."""
 
     def __init__(self, preset: str, app):
-        from app.accounts.models import Organisation, OrgKind, Sector
+        from app.accounts.models import Organisation, Sector
         from app.accounts.operations import create_user
         from app.core.db import db
         from app.core.uscc import make

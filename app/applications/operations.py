@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -382,15 +382,8 @@ def open_credit_data(user, enterprise_id: int, purpose: str = "贷前调查"):
 # ------------------------------------------------------------------ access
 
 def _task_and_application(task_id: int, user, form_key: str):
-    from app.workflow.models import HumanTask
-    ht = db.session.get(HumanTask, task_id)
-    if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
-        raise engine.TaskNotAvailable(_("待办事项不存在"))
-    if ht.org_id != user.organisation_id:
-        raise engine.TaskNotAvailable(_("无权处理该待办"))
-    ht, _inst = engine.open_task_for_update(ht.id, user)   # lock the instance, re-check the task
-    app_ = db.session.get(LoanApplication, ht.subject_id)
-    return ht, app_
+    ht = engine.task_for_update(task_id, user, form_key, SUBJECT)
+    return ht, db.session.get(LoanApplication, ht.subject_id)
 
 
 def visible_applications(user):

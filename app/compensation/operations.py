@@ -131,12 +131,7 @@ def _open_task(claim: CompensationClaim, bpmn_id: str) -> HumanTask | None:
 
 
 def _task_and_claim(task_id: int, user, form_key: str) -> tuple[HumanTask, CompensationClaim]:
-    ht = db.session.get(HumanTask, task_id)
-    if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
-        raise engine.TaskNotAvailable(_("待办事项不存在"))
-    if ht.org_id != user.organisation_id:
-        raise engine.TaskNotAvailable(_("无权处理该待办"))
-    ht, _inst = engine.open_task_for_update(ht.id, user)
+    ht = engine.task_for_update(task_id, user, form_key, SUBJECT)
     claim = db.session.get(CompensationClaim, ht.subject_id)
     db.session.refresh(claim)
     return ht, claim

@@ -46,15 +46,8 @@ def start(s: Suspension):
 
 
 def _task_and_suspension(task_id: int, user, form_key: str):
-    from app.workflow.models import HumanTask
-    ht = db.session.get(HumanTask, task_id)
-    if ht is None or ht.form_key != form_key or ht.subject_type != SUBJECT:
-        raise engine.TaskNotAvailable(_("待办事项不存在"))
-    if ht.org_id != user.organisation_id:
-        raise engine.TaskNotAvailable(_("无权处理该待办"))
-    ht, _inst = engine.open_task_for_update(ht.id, user)
-    s = db.session.get(Suspension, ht.subject_id)
-    return ht, s
+    ht = engine.task_for_update(task_id, user, form_key, SUBJECT)
+    return ht, db.session.get(Suspension, ht.subject_id)
 
 
 def attachments_of(suspension_id: int) -> list[Attachment]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import smtplib
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import update

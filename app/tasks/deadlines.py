@@ -7,7 +7,7 @@ the flag and the notifications, so a second run -- or a concurrent one -- finds 
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time
 from typing import Callable
 
 from sqlalchemy import exists, select, update

@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -267,6 +267,18 @@ def open_task_for_update(human_task_id: int, user) -> tuple[HumanTask, ProcessIn
     if ht.claimed_by_id and ht.claimed_by_id != user.id:
         raise TaskNotAvailable(_("该待办已由 {who} 认领。").format(who=ht.claimed_by.display_name))
     return ht, inst
+
+
+def task_for_update(task_id: int, user, form_key: str, subject_type: str) -> HumanTask:
+    """The open human task ``task_id`` of this form and subject, for ``user``'s organisation,
+    with its instance locked and its state re-checked; raises :class:`TaskNotAvailable` otherwise."""
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.form_key != form_key or ht.subject_type != subject_type:
+        raise TaskNotAvailable(_("待办事项不存在"))
+    if ht.org_id != user.organisation_id:
+        raise TaskNotAvailable(_("无权处理该待办"))
+    ht, _inst = open_task_for_update(ht.id, user)
+    return ht
 
 
 def complete(human_task_id: int, user, data: dict, *, before_run=None) -> StepResult:

@@ -1,14 +1,12 @@
 """Each role sees only its own: try another organisation's URLs as every role."""
-import io
 
-import pytest
 from sqlalchemy import select
 
 from app.applications.models import Attachment, CreditAccessLog, LoanApplication
 from app.core.db import db
 from app.loans.models import Loan
 from app.workflow.models import HumanTask
-from tests.conftest import PDF, application_form
+from tests.conftest import application_form
 
 
 def _status(client, url):

@@ -13,7 +13,7 @@ from app.core.db import db
 from app.loans.models import Loan
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
 from app.workflow.models import ProcessSpec
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import Browser
 from tests.e2e.test_loan_flow_http import _open_task, _submit
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.applications.models import Attachment, CreditConsent, LoanApplication
 from app.core.db import db
 from app.workflow.models import ProcessInstance
-from tests.conftest import PDF, PNG, application_form
+from tests.conftest import application_form
 
 
 def _counts(w):

@@ -1,6 +1,5 @@
 """The whole loan-application flow over HTTP, as each role in turn."""
 import io
-import re
 
 from sqlalchemy import select
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Organisation
 from app.core.db import db
-from app.core.timeutil import SHANGHAI, local, now
+from app.core.timeutil import local
 from app.duties.models import Duty
 from app.notifications.models import Notification
 from app.tasks.models import JobRun, TaskDeadlineEvent

@@ -1,5 +1,5 @@
 """Monthly filing and quarterly credit-data duties: periods, deadlines, exactly once, the task pages."""
-from datetime import date, datetime, time as dtime
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from app.duties import operations as ops
 from app.duties.models import Duty
 from app.loans.models import Loan
 from app.notifications.models import Notification
-from app.tasks.jobs import moment_for, run_now
+from app.tasks.jobs import run_now
 from app.workflow.models import HumanTask
 
 

@@ -62,7 +62,6 @@ def test_state_is_plain_json_text_without_the_spec(world):
 
 def _multi_instance(world_):
     """A loan_application instance waiting in the parallel multi-instance filing task."""
-    from app.accounts.models import User
     inst = engine.start("loan_application", "zz_test", 3, {
         "department_org_id": world_.dept.id, "enterprise_org_id": world_.firm.id})
     dept_user = world_.user("dept")
@@ -97,9 +96,6 @@ def test_multi_instance_restores_many_times(world):
 
 
 def test_concurrent_submission_of_one_task_one_wins(world, app):
-    from app.applications import operations as ops
-    from app.applications.models import LoanApplication
-    from app.core.audit import timeline
     w = world()
     inst = engine.start("loan_application", "loan_application", 0, {
         "department_org_id": w.dept.id, "enterprise_org_id": w.firm.id})
