@@ -17,6 +17,8 @@ apt_install() {
 }
 
 command -v python3 >/dev/null || apt_install python3 python3-venv
+# Debian ships venv/ensurepip separately from python3
+python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 command -v npm >/dev/null || apt_install nodejs npm
 [ $want_browser -eq 1 ] && apt_install chromium fonts-wqy-microhei   # CJK glyphs for screenshots
 
