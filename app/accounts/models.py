@@ -46,6 +46,10 @@ ORG_KIND_LABELS = {
 }
 
 
+# Organisations that oversee the whole scheme and may read every application and loan.
+OVERSIGHT_KINDS = ("admin", "financial_office", "finance_bureau", "pboc", "regulator")
+
+
 class Sector(db.Model):
     """An industry sector and the department that reviews firms of it (data, not code)."""
     __tablename__ = "sectors"

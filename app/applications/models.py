@@ -6,6 +6,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.accounts.models import OVERSIGHT_KINDS
 from app.core.db import db
 from app.core.i18n import _l
 from app.core.timeutil import now
@@ -58,7 +59,7 @@ class LoanApplication(db.Model):
 
     def can_view(self, user) -> bool:
         org = user.organisation
-        if org.kind in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+        if org.kind in OVERSIGHT_KINDS:
             return True
         if org.kind == "enterprise":
             return self.enterprise_id == org.id

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from app.accounts.models import Organisation, OrgKind, Sector
+from app.accounts.models import OVERSIGHT_KINDS, Organisation, OrgKind, Sector
 from app.applications.models import (Attachment, CreditAccessLog, CreditConsent, CreditRecord,
                                      LoanApplication)
 from app.core import audit, uploads
@@ -399,6 +399,6 @@ def visible_applications(user):
     elif org.kind in ("service_centre", "guarantee"):
         q = q.join(Loan, Loan.application_id == LoanApplication.id).join(Filing, Filing.loan_id == Loan.id) \
              .where(Filing.recipient_id == org.id)
-    elif org.kind not in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+    elif org.kind not in OVERSIGHT_KINDS:
         q = q.where(False)
     return q.order_by(LoanApplication.created_at.desc())

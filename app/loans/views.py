@@ -2,6 +2,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.accounts.models import OVERSIGHT_KINDS
 from app.core.db import db
 from app.loans.models import CLASSIFICATIONS, Filing, Loan
 
@@ -21,7 +22,7 @@ def visible_loans(user):
             LoanApplication.department_id == org.id)
     elif org.kind in ("service_centre", "guarantee"):
         q = q.join(Filing, Filing.loan_id == Loan.id).where(Filing.recipient_id == org.id)
-    elif org.kind not in ("admin", "financial_office", "finance_bureau", "pboc", "regulator"):
+    elif org.kind not in OVERSIGHT_KINDS:
         q = q.where(False)
     return q.order_by(Loan.created_at.desc())
 
