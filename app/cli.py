@@ -16,8 +16,14 @@ def register(app):
         """Create the schema (migrations), reference data, and deploy the BPMN files."""
         from flask_migrate import upgrade
         upgrade()
+        _upgrade_engine_state()
         _reference()
         click.echo("database ready")
+
+    @zx.command("upgrade-engine-state")
+    def upgrade_engine_state():
+        """Migrate stored workflow states to the installed SpiffWorkflow's format (init-db runs it)."""
+        _upgrade_engine_state()
 
     @zx.command("deploy")
     def deploy():
@@ -38,6 +44,14 @@ def register(app):
         click.echo(f"{'role':<22}{'organisation':<34}{'login':<16}password")
         for role, org, login in logins:
             click.echo(f"{role:<22}{org:<34}{login:<16}{password}")
+
+
+def _upgrade_engine_state():
+    from app.workflow.engine import upgrade_engine_state
+    counts = upgrade_engine_state()
+    db.session.commit()
+    if counts["specs"] or counts["instances"]:
+        click.echo(f"engine state migrated: {counts['specs']} specs, {counts['instances']} instances")
 
 
 def _reference():

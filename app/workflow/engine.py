@@ -68,7 +68,43 @@ class _SharedSpecConverter(BpmnWorkflowConverter):
         return workflow
 
 
-_full_serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
+class _StateEncoder(json.JSONEncoder):
+    """Compact UTF-8 JSON; values SpiffWorkflow's registry does not know (Decimal) are kept as text."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.update(ensure_ascii=False, separators=(",", ":"))
+        super().__init__(*args, **kwargs)
+
+    def default(self, o):
+        return str(o)
+
+
+def _serializer(config) -> BpmnWorkflowSerializer:
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config), json_encoder_cls=_StateEncoder)
+
+
+_full_serializer = _serializer(SPIFF_CONFIG)
+#: the key SpiffWorkflow's public serializer writes its format version under, in every stored state
+VERSION_KEY = BpmnWorkflowSerializer.VERSION_KEY
+SERIALIZER_VERSION = _full_serializer.VERSION
+
+
+class EngineStateError(WorkflowError):
+    """A stored state cannot be restored by this version of the engine."""
+
+
+def _spec_dict(spec_row: ProcessSpec) -> dict:
+    """The deployed spec as a serialized empty workflow, migrated to the current format if needed."""
+    dct = json.loads(spec_row.spec_json)
+    if dct.get(VERSION_KEY) != SERIALIZER_VERSION:
+        # SpiffWorkflow's own format migration, in memory; specs deployed before the version was
+        # stored hold only the spec keys of the empty workflow
+        for key, empty in (("tasks", {}), ("subprocesses", {}), ("data", {})):
+            dct.setdefault(key, empty)
+        _full_serializer.migrate(dct)
+    else:
+        dct.pop(VERSION_KEY)
+    return dct
 @dataclass(frozen=True)
 class _DeployedSpec:
     """A deployed spec restored once per process: its serializer, spec objects and traits."""
@@ -86,7 +122,7 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
     key = f"{spec_row.process_id}:{spec_row.content_hash}"
     hit = _deployed.get(key)
     if hit is None:
-        dct = json.loads(spec_row.spec_json)
+        dct = _spec_dict(spec_row)
         spec = _full_serializer.from_dict(dct["spec"])
         subs = {k: _full_serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
         conv = type("SpecConverter", (_SharedSpecConverter,), {"specs": (spec, subs)})
@@ -94,7 +130,7 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
         config[BpmnWorkflow] = conv
         timers = any(isinstance(getattr(ts, "event_definition", None), TimerEventDefinition)
                      for sp in (spec, *subs.values()) for ts in sp.task_specs.values())
-        hit = _DeployedSpec(BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config)), spec, subs, timers)
+        hit = _DeployedSpec(_serializer(config), spec, subs, timers)
         _deployed[key] = hit
     return hit
 
@@ -135,9 +171,8 @@ def deploy_file(path: Path) -> list[ProcessSpec]:
         row = db.session.scalar(select(ProcessSpec).where(
             ProcessSpec.process_id == pid, ProcessSpec.content_hash == digest))
         if row is None:
-            wf_dict = _full_serializer.to_dict(BpmnWorkflow(spec, subs))
-            spec_json = json.dumps({"spec": wf_dict["spec"], "subprocess_specs": wf_dict["subprocess_specs"]},
-                                   ensure_ascii=False)
+            # an empty workflow through the public serializer: the spec with its format version
+            spec_json = _full_serializer.serialize_json(BpmnWorkflow(spec, subs))
             last = db.session.scalar(select(func.max(ProcessSpec.version)).where(ProcessSpec.process_id == pid))
             row = ProcessSpec(process_id=pid, filename=path.name, content_hash=digest,
                               version=(last or 0) + 1, bpmn_xml=content.decode("utf-8"), spec_json=spec_json)
@@ -224,17 +259,80 @@ def locked_instance(instance_id: int) -> ProcessInstance:
     return inst
 
 
+def _state_dict(instance: ProcessInstance) -> dict:
+    """The instance's state in the current serializer format.
+
+    States carry the version of the serializer that wrote them.  One written by an older
+    SpiffWorkflow is migrated by SpiffWorkflow's own migration, together with its spec in the same
+    older format (the library's migrations may rewrite both); :func:`upgrade_engine_state` does
+    this for every stored instance after a library upgrade.
+    """
+    dct = json.loads(instance.state) if isinstance(instance.state, str) else dict(instance.state)
+    version = dct.get(VERSION_KEY)
+    if version == SERIALIZER_VERSION:
+        dct.pop(VERSION_KEY)
+        return dct
+    spec = json.loads(instance.spec.spec_json)
+    if version is None or spec.get(VERSION_KEY) != version:
+        raise EngineStateError(
+            f"instance {instance.id}: state format {version!r} cannot be migrated with spec format "
+            f"{spec.get(VERSION_KEY)!r} (engine format {SERIALIZER_VERSION})")
+    dct["spec"], dct["subprocess_specs"] = spec["spec"], spec["subprocess_specs"]
+    _full_serializer.migrate(dct)
+    dct.pop("spec")
+    dct.pop("subprocess_specs")
+    return dct
+
+
 def load(instance: ProcessInstance) -> BpmnWorkflow:
-    dct = json.loads(instance.state) if isinstance(instance.state, str) else instance.state
-    workflow = _deployed_for(instance).serializer.from_dict(dct)
+    workflow = _deployed_for(instance).serializer.from_dict(_state_dict(instance))
     workflow.script_engine = make_script_engine()
     return workflow
 
 
+def serialize_state(instance: ProcessInstance, workflow: BpmnWorkflow) -> str:
+    """The workflow's state as stored: SpiffWorkflow's JSON with its serializer version, no spec."""
+    return _deployed_for(instance).serializer.serialize_json(workflow)
+
+
+def upgrade_engine_state(batch: int = 500) -> dict:
+    """Bring every stored spec and instance to the current serializer format (run after upgrading
+    SpiffWorkflow; ``flask zx init-db`` runs it).  Instances are migrated with their spec's old
+    format first, then the specs are rewritten; idempotent."""
+    counts = {"specs": 0, "instances": 0}
+    stale_specs = [row for row in db.session.scalars(select(ProcessSpec))
+                   if json.loads(row.spec_json).get(VERSION_KEY) != SERIALIZER_VERSION]
+    for row in stale_specs:
+        last_id = 0
+        while True:
+            chunk = list(db.session.scalars(
+                select(ProcessInstance).where(ProcessInstance.spec_id == row.id, ProcessInstance.id > last_id)
+                .order_by(ProcessInstance.id).limit(batch)))
+            if not chunk:
+                break
+            for inst in chunk:
+                last_id = inst.id
+                if json.loads(inst.state).get(VERSION_KEY) == SERIALIZER_VERSION:
+                    continue
+                locked = locked_instance(inst.id)
+                locked.state = serialize_state(locked, load(locked))
+                counts["instances"] += 1
+            db.session.flush()
+        dct = _spec_dict(row)
+        spec = _full_serializer.from_dict(dct["spec"])
+        subs = {k: _full_serializer.from_dict(v) for k, v in dct["subprocess_specs"].items()}
+        row.spec_json = _full_serializer.serialize_json(BpmnWorkflow(spec, subs))
+        counts["specs"] += 1
+        _deployed.pop(f"{row.process_id}:{row.content_hash}", None)
+        for key in [k for k in _by_spec_id if k[1] == row.id]:
+            _by_spec_id.pop(key)
+    db.session.flush()
+    return counts
+
+
 def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     deployed = _deployed_for(instance)
-    instance.state = json.dumps(deployed.serializer.to_dict(workflow), separators=(",", ":"),
-                                default=str, ensure_ascii=False)
+    instance.state = serialize_state(instance, workflow)
     instance.completed = workflow.is_completed()
     instance.updated_at = now()
     sync_human_tasks(instance, workflow)
@@ -366,7 +464,7 @@ def _timer_due(task) -> datetime | None:
     definition = getattr(task.task_spec, "event_definition", None)
     if not isinstance(definition, TimerEventDefinition):
         return None
-    value = task._get_internal_data("event_value")
+    value = task.internal_data.get("event_value")
     if value is None:
         return None
     if isinstance(definition, CycleTimerEventDefinition):
