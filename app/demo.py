@@ -1,7 +1,6 @@
 """Demo data: firms in different sectors, all four departments, two banks, and every other role."""
 from __future__ import annotations
 
-import json
 
 from sqlalchemy import select
 
@@ -11,7 +10,7 @@ from app.applications.models import CreditRecord
 from app.core.db import db
 from app.core.uscc import make as make_uscc
 from app.policies.models import Scheme, SchemeMember
-from app.policies.presets import load_preset, preset_codes
+from app.policies.presets import preset_codes, preset_params
 from app.policies.rates import seed_reference_rates
 
 DEPARTMENTS = [
@@ -123,9 +122,9 @@ def ensure_scheme(preset: str, banks, units, code: str | None = None) -> Scheme:
     scheme = db.session.scalar(select(Scheme).where(Scheme.code == code))
     if scheme is not None:
         return scheme
-    params = load_preset(preset)
-    scheme = Scheme(code=code, name=params["name"], name_en=params.get("name_en", ""), preset=preset,
-                    params_json=json.dumps(params, ensure_ascii=False))
+    params = preset_params(preset)
+    scheme = Scheme(code=code, preset=preset)
+    scheme.set_params(params)
     db.session.add(scheme)
     db.session.flush()
     for bank in banks:
@@ -136,10 +135,8 @@ def ensure_scheme(preset: str, banks, units, code: str | None = None) -> Scheme:
         db.session.add(SchemeMember(scheme_id=scheme.id, organisation_id=org.id, role=role_of[key]))
     db.session.flush()
     db.session.refresh(scheme)
-    if params.get("fund_size"):
-        from decimal import Decimal
-
+    if params.fund_size:
         from app.fund import operations as fund_ops
-        fund_ops.post(scheme.id, "capital_injection", Decimal(params["fund_size"]),
+        fund_ops.post(scheme.id, "capital_injection", params.fund_size,
                       key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
     return scheme

@@ -34,6 +34,8 @@ class BankDueDiligenceForm(FlaskForm):
     term_months = IntegerField(_l("期限（月）"), validators=[Optional(), NumberRange(1, 360)])
     disbursed_on = DateField(_l("放款日期"), validators=[Optional()])
     product = SelectField(_l("贷款产品"), validators=[Optional()])
+    joint_guarantee = BooleanField(_l("企业实际控制人提供连带责任保证"))
+    secured = BooleanField(_l("贷款有抵押或第三方担保（非纯信用）"))
     outside_scheme = BooleanField(_l("政策外自担风险发放（不享受风险补偿）"))
     reason = TextAreaField(_l("不予贷款原因（将告知企业）"), validators=[Length(max=4000)])
 

@@ -20,8 +20,8 @@ from app.core.db import db
 from app.core.i18n import _
 from app.core.uscc import validate as validate_uscc
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
-from app.policies.presets import load_preset, preset_codes
-from app.policies.validation import KNOWN_ROLES, validate_params
+from app.policies.presets import preset_codes, preset_params
+from app.policies.params import KNOWN_ROLES, ParamsInvalid, parse_params
 from app.workflow.models import ProcessInstance, ProcessSpec
 
 MIN_PASSWORD_LENGTH = 8
@@ -214,8 +214,14 @@ def unblacklist(actor, org: Organisation, reason: str) -> Organisation:
 
 # ---------------------------------------------------------------------------- schemes
 
-def _dump(params: dict) -> str:
-    return json.dumps(params, ensure_ascii=False, indent=2)
+def _normal(params_json: str) -> dict:
+    """A stored parameter set with every parameter explicit (rows saved before the model held only
+    the keys their preset wrote), so a diff shows changes, not defaults made explicit."""
+    raw = json.loads(params_json)
+    try:
+        return parse_params(raw).model_dump(mode="json")
+    except ParamsInvalid:
+        return raw
 
 
 def create_scheme(actor, *, preset: str, code: str, name: str = "", name_en: str = "") -> Scheme:
@@ -224,22 +230,19 @@ def create_scheme(actor, *, preset: str, code: str, name: str = "", name_en: str
     code = code.strip()
     if db.session.scalar(select(Scheme.id).where(Scheme.code == code)) is not None:
         raise AdminError(_("政策代码已存在"), "code")
-    params = load_preset(preset)
-    if name.strip():
-        params["name"] = name.strip()
-    if name_en.strip():
-        params["name_en"] = name_en.strip()
-    scheme = Scheme(code=code, name=params["name"], name_en=params.get("name_en", ""), preset=preset,
-                    params_json=_dump(params), params_version=1)
+    changes = {k: v.strip() for k, v in (("name", name), ("name_en", name_en)) if v.strip()}
+    params = preset_params(preset, **changes)
+    scheme = Scheme(code=code, preset=preset, params_version=1)
+    scheme.set_params(params)
     db.session.add(scheme)
     db.session.flush()
     db.session.add(SchemeParamsHistory(scheme_id=scheme.id, version=1, params_json=scheme.params_json,
                                        changed_by_id=actor.id, note=_("由模板 {p} 创建").format(p=preset)))
     audit.record("scheme", scheme.id, "created", actor, details={"preset": preset, "code": code},
                  visible_to_enterprise=False)
-    if params.get("fund_size"):
+    if params.fund_size:
         from app.fund import operations as fund_ops
-        fund_ops.post(scheme.id, "capital_injection", Decimal(params["fund_size"]), actor=actor,
+        fund_ops.post(scheme.id, "capital_injection", params.fund_size, actor=actor,
                       key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
     db.session.flush()
     return scheme
@@ -295,13 +298,13 @@ def update_params(actor, scheme: Scheme, params, note: str, expected_version: in
     db.session.refresh(scheme, with_for_update=True)   # two editors: the second waits, then sees the new version
     if expected_version is not None and expected_version != scheme.params_version:
         raise AdminError(_("参数已被他人修改为第 {v} 版，请重新打开后再编辑").format(v=scheme.params_version), "params")
-    errors = validate_params(params)
-    if errors:
+    try:
+        parsed = parse_params(params)
+    except ParamsInvalid as exc:
         err = AdminError(_("参数有误"), "params")
-        err.errors = errors
-        raise err
-    old = scheme.params
-    changes = diff_params(old, params)
+        err.errors = exc.errors
+        raise err from None
+    changes = diff_params(scheme.params.model_dump(mode="json"), parsed.model_dump(mode="json"))
     if not changes:
         raise AdminError(_("参数没有变化"), "params")
     if not (note or "").strip():
@@ -313,10 +316,7 @@ def update_params(actor, scheme: Scheme, params, note: str, expected_version: in
                                            params_json=scheme.params_json, changed_by_id=None,
                                            note=_("修改前的参数")))
     scheme.params_version += 1
-    scheme.params_json = _dump(params)
-    if params.get("name"):
-        scheme.name = params["name"]
-    scheme.name_en = params.get("name_en", scheme.name_en) or ""
+    scheme.set_params(parsed)
     db.session.add(SchemeParamsHistory(scheme_id=scheme.id, version=scheme.params_version,
                                        params_json=scheme.params_json, changed_by_id=actor.id,
                                        note=note.strip()))
@@ -372,7 +372,7 @@ def params_history(scheme: Scheme) -> list[HistoryRow]:
                                    .order_by(SchemeParamsHistory.version, SchemeParamsHistory.id)))
     out, prev = [], None
     for r in rows:
-        changes = diff_params(json.loads(prev.params_json), json.loads(r.params_json)) if prev else []
+        changes = diff_params(_normal(prev.params_json), _normal(r.params_json)) if prev else []
         out.append(HistoryRow(r, db.session.get(User, r.changed_by_id) if r.changed_by_id else None, changes))
         prev = r
     return list(reversed(out))

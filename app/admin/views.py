@@ -284,7 +284,7 @@ def _member_form():
 def _params_form(scheme):
     form = ParamsForm()
     if not form.is_submitted():
-        form.params.data = ops._dump(scheme.params)
+        form.params.data = scheme.params.to_json()
         form.version.data = str(scheme.params_version)
     return form
 

@@ -61,15 +61,15 @@ register(TaskHandler("enterprise_supplement", "tasks/enterprise_supplement.html"
 # ---- bank due diligence
 def _bank_prepare(form, ht, user):
     a = _app(ht)
-    form.product.choices = [("", "—")] + [(p["code"], localname(p)) for p in a.scheme.params.get("products", [])]
+    products = a.scheme.params.products
+    form.product.choices = [("", "—")] + [(p.code, localname(p)) for p in products]
     if not form.is_submitted():
         form.amount.data = a.amount
         form.term_months.data = a.term_months
         from app.core.timeutil import today
         form.disbursed_on.data = today()
-        products = a.scheme.params.get("products", [])
         if len(products) == 1:
-            form.product.data = products[0]["code"]
+            form.product.data = products[0].code
 
 
 def _bank_context(ht, user):
@@ -93,7 +93,8 @@ def _bank_submit(form, ht, user, written):
     approval = ops.Approval(contract_no=form.contract_no.data, amount=form.amount.data,
                             annual_rate=form.annual_rate.data, term_months=form.term_months.data,
                             disbursed_on=form.disbursed_on.data, product=form.product.data,
-                            outside_scheme=form.outside_scheme.data)
+                            outside_scheme=form.outside_scheme.data,
+                            joint_guarantee=form.joint_guarantee.data, pure_credit=not form.secured.data)
     _app_, loan = ops.bank_decide(ht.id, user, "approve", approval=approval, opinion=form.opinion.data)
     return _("贷款 {no} 已批准，已提交备案").format(no=loan.no)
 

@@ -246,6 +246,8 @@ class Approval:
     disbursed_on: date
     product: str
     outside_scheme: bool = False
+    joint_guarantee: bool = False
+    pure_credit: bool = True
 
 
 def gate_facts(app_: LoanApplication, a: Approval):
@@ -253,9 +255,9 @@ def gate_facts(app_: LoanApplication, a: Approval):
     params = scheme.params
     bank_member = scheme.member(app_.recommended_bank_id, "bank")
     ref = None
-    label = KIND_LABELS.get(params.get("reference_rate_kind", "pboc_benchmark"), "")
+    label = KIND_LABELS.get(params.reference_rate_kind, "")
     try:
-        ref = reference_rate(params.get("reference_rate_kind", "pboc_benchmark"), a.term_months, a.disbursed_on).rate
+        ref = reference_rate(params.reference_rate_kind, a.term_months, a.disbursed_on).rate
     except NoReferenceRate:
         ref = None
     firm = app_.enterprise
@@ -267,7 +269,8 @@ def gate_facts(app_: LoanApplication, a: Approval):
         bank_suspended_reason=(bank_member.suspended_reason or "") if bank_member else "",
         scheme_paused=scheme.paused, scheme_paused_reason=scheme.paused_reason or "",
         credit_rating=app_.credit_rating, whitelisted=app_.recommended_bank_id is not None,
-        first_loan=app_.first_loan, product=a.product)
+        first_loan=app_.first_loan, product=a.product, joint_guarantee=a.joint_guarantee,
+        pure_credit=a.pure_credit)
 
 
 def preview_gates(app_: LoanApplication, a: Approval):
@@ -295,8 +298,7 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
 
     scheme = app_.scheme
     params = scheme.params
-    products = {p["code"]: p for p in params.get("products", [])}
-    if approval.product not in products:
+    if params.product(approval.product) is None:
         raise OperationError(_("请选择该政策下的贷款产品"), "product")
     report = preview_gates(app_, approval)
     if report.hard_failures:
@@ -318,7 +320,7 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
                 rate_cap=rate_cap(params, facts.reference_rate), approved_by_id=user.id, created_at=now())
     db.session.add(loan)
     db.session.flush()
-    recipients = scheme.member_orgs(*params.get("filing_recipient_roles", []))
+    recipients = scheme.member_orgs(*params.filing_recipient_roles)
     if not recipients:
         raise OperationError(_("该政策未配置备案接收单位，请联系管理员"))
     for org in recipients:

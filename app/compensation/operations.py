@@ -112,9 +112,9 @@ def eligibility_problems(claim: CompensationClaim, loan: Loan) -> list[str]:
         failed = [g.get("message", "") for g in loan.eligibility if not g.get("passed", True)]
         reasons.append("贷款发放时不符合政策条件（政策外发放）" + ("：" + "；".join(failed) if failed else ""))
     app_ = loan.application
-    if params.get("first_loan_only") and app_ is not None and not app_.first_loan:
+    if params.first_loan_only and app_ is not None and not app_.first_loan:
         reasons.append("政策仅补偿首贷，该笔贷款不是企业首贷")
-    required = params.get("require_credit_rating")
+    required = params.require_credit_rating
     if required and app_ is not None and not rules.rating_at_least(app_.credit_rating, required):
         reasons.append(f"企业信用等级 {app_.credit_rating or '无'} 低于政策要求的 {required} 级")
     for o in claim.opinions:
@@ -191,13 +191,13 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
     loan.classification = data.classification
 
     problems = eligibility_problems(claim, loan)
-    if params.get("advance_at_overdue"):
+    if params.advance_at_overdue:
         if problems:
             claim.advance_refused_reason = "不符合政策条件，不予先行代偿：" + "；".join(problems)
         else:
             comp = rules.advance_amount(params, loan.product, principal)
             claim.advance_requested = True
-            claim.advance_amount = Decimal(comp.result)
+            claim.advance_amount = comp.result_of("advance")
             claim.advance_computation_json = json.dumps(comp.to_dict(), ensure_ascii=False)
             claim.status = "advance_review"
     audit.record(SUBJECT, claim.id, "overdue_reported", user, claim.report_note, details={
@@ -207,9 +207,9 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
 
     finance = scheme.member_orgs("finance_bureau")
     finoffice = scheme.member_orgs("financial_office")
-    payer = scheme.member_orgs(params.get("advance_payer_role") or "guarantee") or finance
-    gov = scheme.member_orgs(params.get("advance_approver_role") or "financial_office")
-    members = scheme.member_orgs(*params.get("joint_meeting_roles", []))
+    payer = scheme.member_orgs(params.advance_payer_role or "guarantee") or finance
+    gov = scheme.member_orgs(params.advance_approver_role or "financial_office")
+    members = scheme.member_orgs(*params.joint_meeting_roles)
     if not finance or not finoffice or not members:
         raise OperationError(_("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员"))
     instance = engine.start("compensation", SUBJECT, claim.id, {
@@ -218,7 +218,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
         "advance_requested": claim.advance_requested,
         "finance_org_id": finance[0].id, "finoffice_org_id": finoffice[0].id,
         "gov_org_id": (gov or finoffice)[0].id, "payer_org_id": payer[0].id if payer else finance[0].id,
-        "joint_members": [o.id for o in members], "joint_meeting_rule": params.get("joint_meeting_rule", "all"),
+        "joint_members": [o.id for o in members], "joint_meeting_rule": params.joint_meeting_rule,
     })
     claim.instance_id = instance.id
     db.session.flush()
@@ -401,13 +401,13 @@ def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], w
     params = claim.scheme.params
     if data.classification not in CLASSIFICATIONS:
         raise OperationError(_("请选择五级分类"), "classification")
-    if params.get("claimable_when") == "loss_class" and data.classification != "loss":
+    if params.claimable_when == "loss_class" and data.classification != "loss":
         raise OperationError(_("该政策规定贷款划分至损失类后方可申报补偿"), "classification")
     recovered = recovered_total(claim)
     if _money(data.amount_recovered, "amount_recovered") != recovered:
         raise OperationError(_("追偿金额应与已登记的追偿入账合计 {amount} 元一致").format(amount=recovered), "amount_recovered")
     comp = compute_claim(claim)
-    loss = Decimal(next(l.amount for l in comp.lines if l.label == "最终本金损失"))
+    loss = comp.result_of("final_loss")
     if _money(data.final_loss, "final_loss") != loss:
         raise OperationError(_("最终本金损失应为 {loss} 元（逾期本金减去收回额）").format(loss=loss), "final_loss")
     present = {a.kind for a in attachments_of(claim.id)}
@@ -434,7 +434,7 @@ def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], w
     net = Decimal(comp.result)
     claim.computation_json = json.dumps(comp.to_dict(), ensure_ascii=False)
     claim.final_loss = loss
-    claim.fund_share_amount = _line(comp, "按累计上限调整后基金应分担") or _capped_due(comp)
+    claim.fund_share_amount = comp.result_of("fund_due")
     claim.eligible = not problems
     claim.ineligible_reasons_json = json.dumps(problems, ensure_ascii=False)
     claim.payout_amount = max(ZERO, net) if not problems else ZERO
@@ -457,19 +457,6 @@ def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], w
     engine.complete(ht.id, user, {"claim_eligible": not problems, "payout_positive": (claim.payout_amount or 0) > 0,
                                   "review_decisions": []}, before_run=reset_review)
     return claim
-
-
-def _line(comp: rules.Computation, label: str) -> Decimal | None:
-    for l in comp.lines:
-        if l.label == label:
-            return Decimal(l.amount)
-    return None
-
-
-def _capped_due(comp: rules.Computation) -> Decimal:
-    due = _line(comp, "基金应分担")
-    cap = _line(comp, "单笔代偿上限")
-    return min(due, cap) if cap is not None else due
 
 
 def attachments_of(claim_id: int) -> list[Attachment]:
@@ -545,7 +532,7 @@ def issue_letter(task_id: int, user, letter_no: str, note: str = "") -> Compensa
     engine.complete(ht.id, user, {"letter_no": letter_no})
     db.session.flush()
     task = _open_task(claim, "disburse")
-    days = int(claim.scheme.params.get("payout_working_days") or 5)
+    days = claim.scheme.params.payout_working_days
     from app.core.workdays import calendar
     due = calendar().deadline(claim.letter_issued_at, days)
     if task is not None:

@@ -11,27 +11,28 @@ from decimal import Decimal
 
 from app.core.i18n import N_
 from app.core.money import ROUNDING_LABELS, round_fen
+from app.policies.params import Product, SchemeParams
 from app.workflow.sandbox import helper
 
 ZERO = Decimal("0.00")
 
-LOSS_BASIS_LABELS = {
-    "principal_after_recovery": "追偿处置结束后最终确认的损失本金",
-    "overdue_principal": "逾期贷款本金（先行代偿，追偿后据实清算）",
-    "principal": "贷款本金损失（划分至损失类后申报）",
+LOSS_BASIS_NOTES = {   # stored in the computation's notes, translated where shown
+    "principal_after_recovery": N_("补偿基数：追偿处置结束后最终确认的损失本金"),
+    "overdue_principal": N_("补偿基数：逾期贷款本金（先行代偿，追偿后据实清算）"),
+    "principal": N_("补偿基数：贷款本金损失（划分至损失类后申报）"),
 }
 
 
 @dataclass
 class Line:
+    """One line a reviewer reads.  ``key`` is its stable id (code reads amounts by key, never by
+    label); ``label`` is a msgid translated where shown, with ``args`` filled in after translation."""
+    key: str
     label: str
     formula: str
     amount: str
     kind: str = "money"   # money | ratio
-
-    @classmethod
-    def of(cls, label: str, amount: Decimal, formula: str = "", kind: str = "money") -> "Line":
-        return cls(label, formula, str(amount), kind)
+    args: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -41,54 +42,72 @@ class Computation:
     lines: list[Line] = field(default_factory=list)
     result: str = "0.00"
     notes: list[str] = field(default_factory=list)
+    #: named results by stable id (e.g. "final_loss", "fund_due"), for the code that stores them
+    results: dict[str, str] = field(default_factory=dict)
 
-    def add(self, label: str, amount: Decimal, formula: str = "", kind: str = "money") -> Decimal:
-        self.lines.append(Line.of(label, amount, formula, kind))
+    def add(self, key: str, label: str, amount: Decimal, formula: str = "", kind: str = "money",
+            **args) -> Decimal:
+        self.lines.append(Line(key, label, formula, str(amount), kind, args))
         return amount
+
+    def amount(self, key: str) -> Decimal | None:
+        """The amount of the line ``key`` (None when the computation has no such line)."""
+        line = next((l for l in self.lines if l.key == key), None)
+        return Decimal(line.amount) if line is not None else None
+
+    def result_of(self, key: str) -> Decimal:
+        return Decimal(self.results[key])
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def rounding_of(params: dict) -> str:
-    return params.get("rounding") or "half_up"
-
-
-def _new(params: dict) -> Computation:
-    rule = rounding_of(params)
+def _new(params: SchemeParams) -> Computation:
+    rule = params.rounding
     return Computation(rounding=rule, rounding_label=ROUNDING_LABELS.get(rule, rule))
 
 
-def fund_share(params: dict, product: str) -> tuple[Decimal, str]:
-    """The fund's share for a loan's product (永川: by product), else the scheme's share."""
-    for p in params.get("products", []):
-        if p.get("code") == product and p.get("fund_share") not in (None, ""):
-            return Decimal(str(p["fund_share"])), f"产品“{p.get('name', product)}”分担比例"
-    if params.get("fund_share") not in (None, ""):
-        return Decimal(str(params["fund_share"])), "政策分担比例"
+def fund_share(params: SchemeParams, product: str | None) -> tuple[Decimal, Product | None]:
+    """The fund's share for a loan's product (永川: by product) and the product it comes from,
+    else the scheme's share (product None)."""
+    p = params.product(product)
+    if p is not None and p.fund_share is not None:
+        return p.fund_share, p
+    if params.fund_share is not None:
+        return params.fund_share, None
     raise ValueError(f"政策未规定产品 {product} 的基金分担比例")
+
+
+def _share_line(c: Computation, params: SchemeParams, product: str | None) -> Decimal:
+    share, source = fund_share(params, product)
+    if source is None:
+        c.add("fund_share", N_("基金分担比例（政策分担比例）"), share, pct(share), "ratio")
+    else:
+        c.add("fund_share", N_("基金分担比例（产品“{product}”分担比例）"), share, pct(share), "ratio",
+              product=source.name)
+    return share
 
 
 def pct(share: Decimal) -> str:
     return f"{(share * 100).normalize():f}%"
 
 
-def advance_amount(params: dict, product: str, overdue_principal: Decimal) -> Computation:
+def advance_amount(params: SchemeParams, product: str, overdue_principal: Decimal) -> Computation:
     c = _new(params)
-    share, source = fund_share(params, product)
-    c.add(N_("逾期本金"), overdue_principal)
-    c.add(f"基金分担比例（{source}）", share, pct(share), "ratio")
+    c.add("overdue_principal", N_("逾期本金"), overdue_principal)
+    share = _share_line(c, params, product)
     raw = overdue_principal * share
     adv = round_fen(raw, c.rounding)
-    c.add(N_("先行代偿金额"), adv, f"{overdue_principal} × {pct(share)} = {raw}，{c.rounding_label}")
-    c.add(N_("银行承担"), overdue_principal - adv, f"{overdue_principal} − {adv}")
+    c.add("advance", N_("先行代偿金额"), adv, f"{overdue_principal} × {pct(share)} = {raw}，{c.rounding_label}")
+    c.add("bank_bears", N_("银行承担"), overdue_principal - adv, f"{overdue_principal} − {adv}")
     c.result = str(adv)
+    c.results = {"advance": str(adv)}
     return c
 
 
-def nets_costs(params: dict) -> bool:
-    rule = params.get("recovery_after_payout") or {}
-    return rule.get("kind") == "net_of_costs_by_ratio"
+def nets_costs(params: SchemeParams) -> bool:
+    rule = params.recovery_after_payout
+    return rule is not None and rule.kind == "net_of_costs_by_ratio"
 
 
 @dataclass
@@ -103,85 +122,86 @@ class ClaimFacts:
     bank_paid_so_far: Decimal = ZERO  # this bank's compensation in the scheme so far (for a cap)
 
 
-def claim_amount(params: dict, f: ClaimFacts) -> Computation:
-    """Fund share of the confirmed principal loss, caps, minus what the fund already paid net."""
+def claim_amount(params: SchemeParams, f: ClaimFacts) -> Computation:
+    """Fund share of the confirmed principal loss, caps, minus what the fund already paid net.
+
+    ``results``: ``final_loss``, ``fund_due`` (the fund's share after every cap) and ``net``."""
     c = _new(params)
-    basis = params.get("loss_basis") or "principal_after_recovery"
-    c.notes.append("补偿基数：" + LOSS_BASIS_LABELS.get(basis, basis))
-    c.add(N_("贷款金额"), f.loan_amount)
-    c.add(N_("逾期本金"), f.overdue_principal)
-    c.add(N_("已追偿收回本金"), f.recovered)
+    basis = params.loss_basis
+    c.notes.append(LOSS_BASIS_NOTES.get(basis, basis))
+    c.add("loan_amount", N_("贷款金额"), f.loan_amount)
+    c.add("overdue_principal", N_("逾期本金"), f.overdue_principal)
+    c.add("recovered", N_("已追偿收回本金"), f.recovered)
     recovered = f.recovered
     if nets_costs(params):
-        c.add(N_("诉讼等费用"), f.costs)
+        c.add("costs", N_("诉讼等费用"), f.costs)
         recovered = max(ZERO, f.recovered - f.costs)
-        c.add(N_("扣除费用后的收回额"), recovered, f"max(0, {f.recovered} − {f.costs})")
+        c.add("recovered_net", N_("扣除费用后的收回额"), recovered, f"max(0, {f.recovered} − {f.costs})")
     loss = max(ZERO, f.overdue_principal - recovered)
-    c.add(N_("最终本金损失"), loss, f"{f.overdue_principal} − {recovered}")
-    share, source = fund_share(params, f.product)
-    c.add(f"基金分担比例（{source}）", share, pct(share), "ratio")
+    c.add("final_loss", N_("最终本金损失"), loss, f"{f.overdue_principal} − {recovered}")
+    share = _share_line(c, params, f.product)
     raw = loss * share
     due = round_fen(raw, c.rounding)
-    c.add(N_("基金应分担"), due, f"{loss} × {pct(share)} = {raw}，{c.rounding_label}")
-    if params.get("cap_per_loan"):
-        cap = Decimal(str(params["cap_per_loan"]))
+    c.add("fund_due", N_("基金应分担"), due, f"{loss} × {pct(share)} = {raw}，{c.rounding_label}")
+    if params.cap_per_loan:
+        cap = params.cap_per_loan
         if due > cap:
             due = cap
-        c.add(N_("单笔代偿上限"), cap, f"取较小者 → {due}")
-    if params.get("cap_per_bank"):
-        cap = Decimal(str(params["cap_per_bank"]))
+        c.add("cap_per_loan", N_("单笔代偿上限"), cap, f"取较小者 → {due}")
+    if params.cap_per_bank:
+        cap = params.cap_per_bank
         left = max(ZERO, cap - f.bank_paid_so_far)
-        c.add(N_("该银行累计代偿上限剩余"), left, f"{cap} − 已代偿 {f.bank_paid_so_far}")
+        c.add("cap_per_bank_left", N_("该银行累计代偿上限剩余"), left, f"{cap} − 已代偿 {f.bank_paid_so_far}")
         if due > left:
             due = left
-            c.add(N_("按累计上限调整后基金应分担"), due)
-    c.add(N_("银行承担"), loss - due, f"{loss} − {due}")
+            c.add("fund_due_bank_capped", N_("按累计上限调整后基金应分担"), due)
+    c.add("bank_bears", N_("银行承担"), loss - due, f"{loss} − {due}")
     net = due
     if f.advanced:
-        c.add(N_("已先行代偿"), f.advanced)
-        c.add(N_("已返还基金"), f.returned)
+        c.add("advanced", N_("已先行代偿"), f.advanced)
+        c.add("returned", N_("已返还基金"), f.returned)
         net = due - f.advanced + f.returned
-        c.add(N_("据实清算差额"), net, f"{due} − {f.advanced} + {f.returned}")
+        c.add("settlement", N_("据实清算差额"), net, f"{due} − {f.advanced} + {f.returned}")
     pay = max(ZERO, net)
-    c.add(N_("本次应拨付"), pay)
+    c.add("pay_now", N_("本次应拨付"), pay)
     if net < 0:
-        c.add(N_("银行应退回基金"), -net)
+        c.add("bank_refund", N_("银行应退回基金"), -net)
     c.result = str(net)
+    c.results = {"final_loss": str(loss), "fund_due": str(due), "net": str(net)}
     return c
 
 
-def recovery_return(params: dict, ratio_share: Decimal | None, recovered_after: Decimal,
+def recovery_return(params: SchemeParams, ratio_share: Decimal | None, recovered_after: Decimal,
                     costs_after: Decimal, returned_before: Decimal, amount: Decimal) -> Computation | None:
     """What a recovery after the payout (or advance) gives back to the fund; None if the policy is silent.
 
     Computed on the cumulative amounts after the payout, minus what was already returned, so
     that costs recorded later and rounding never drift.
     """
-    rule = params.get("recovery_after_payout") or None
-    if not rule:
+    rule = params.recovery_after_payout
+    if rule is None:
         return None
     c = _new(params)
-    c.add(N_("本次收回本金"), amount)
-    c.add(N_("代偿后累计收回本金"), recovered_after)
-    if rule.get("kind") == "share_principal":
-        share = Decimal(str(rule["fund_share"]))
+    c.add("recovered_now", N_("本次收回本金"), amount)
+    c.add("recovered_after_payout", N_("代偿后累计收回本金"), recovered_after)
+    if rule.kind == "share_principal":
+        share = rule.fund_share
         base = recovered_after
         c.notes.append(N_("追回本金按比例存回基金"))
-    elif rule.get("kind") == "net_of_costs_by_ratio":
+    else:   # net_of_costs_by_ratio
         share = ratio_share if ratio_share is not None else Decimal("0")
-        c.add(N_("代偿后累计诉讼等费用"), costs_after)
+        c.add("costs_after_payout", N_("代偿后累计诉讼等费用"), costs_after)
         base = max(ZERO, recovered_after - costs_after)
-        c.add(N_("扣除费用后"), base, f"max(0, {recovered_after} − {costs_after})")
+        c.add("recovered_net", N_("扣除费用后"), base, f"max(0, {recovered_after} − {costs_after})")
         c.notes.append(N_("收回款扣除诉讼等费用后按代偿比例分配"))
-    else:
-        raise ValueError(f"unknown recovery_after_payout kind {rule.get('kind')!r}")
     raw = base * share
     total = round_fen(raw, c.rounding)
-    c.add(N_("基金应得累计"), total, f"{base} × {pct(share)} = {raw}，{c.rounding_label}")
-    c.add(N_("此前已返还"), returned_before)
+    c.add("fund_entitled", N_("基金应得累计"), total, f"{base} × {pct(share)} = {raw}，{c.rounding_label}")
+    c.add("returned_before", N_("此前已返还"), returned_before)
     ret = max(ZERO, total - returned_before)
-    c.add(N_("本次返还基金"), ret, f"{total} − {returned_before}")
+    c.add("return_now", N_("本次返还基金"), ret, f"{total} − {returned_before}")
     c.result = str(ret)
+    c.results = {"return": str(ret)}
     return c
 
 

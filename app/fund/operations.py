@@ -197,8 +197,10 @@ def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None =
 
 # ---------------------------------------------------------------------------- inflows (finance bureau)
 
-RATIO_PARAM = {"tax_allocation": "yearly_tax_allocation_ratio",
-               "bank_interest_contribution": "bank_interest_contribution_ratio"}
+RATIO_OF = {   # inflow kind → the policy ratio that computes it from a base amount
+    "tax_allocation": lambda p: p.yearly_tax_allocation_ratio,
+    "bank_interest_contribution": lambda p: p.bank_interest_contribution_ratio,
+}
 
 
 class Inflow:
@@ -212,11 +214,11 @@ class Inflow:
         self.period, self.memo = (period or "").strip(), (memo or "").strip()
 
 
-def computed_inflow(params: dict, kind: str, base: Decimal) -> tuple[Decimal, str]:
+def computed_inflow(params, kind: str, base: Decimal) -> tuple[Decimal, str]:
     """Amount = base × the policy's ratio, rounded to the fen by the policy's rule; with the working."""
     from app.core.money import ROUNDING_LABELS, round_fen
-    ratio = Decimal(str(params[RATIO_PARAM[kind]]))
-    rule = params.get("rounding", "half_up")
+    ratio = RATIO_OF[kind](params)
+    rule = params.rounding
     amt = round_fen(base * ratio, rule)
     return amt, f"{fmt_yuan(base)} × {ratio.normalize():f} = {fmt_yuan(amt)} 元（{ROUNDING_LABELS.get(rule, rule)}）"
 
@@ -242,7 +244,7 @@ def record_inflow(scheme, user, data: Inflow) -> tuple[FundEntry, bool]:
     working = ""
     amount = data.amount
     if data.base_amount is not None:
-        if data.kind not in RATIO_PARAM or not params.get(RATIO_PARAM[data.kind]):
+        if data.kind not in RATIO_OF or not RATIO_OF[data.kind](params):
             raise FundError(_("该资金类型在本政策下没有计提比例，请直接填写入账金额"), "base_amount")
         computed, working = computed_inflow(params, data.kind, _amount(data.base_amount))
         if amount is not None and _amount(amount) != computed:

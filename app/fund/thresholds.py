@@ -35,6 +35,7 @@ from app.fund import operations as fund_ops
 from app.fund.models import FundAccount, Suspension
 from app.loans.models import NON_PERFORMING, Loan
 from app.policies.models import Scheme
+from app.policies.params import SchemeParams
 
 SCHEME_SUBJECT = "scheme"
 SUSPENSION_SUBJECT = "bank_suspension"
@@ -44,10 +45,6 @@ VOLUME_STATUSES = ("filing", "active", "overdue")
 
 def _pct(d: Decimal) -> str:
     return f"{(d * 100).quantize(Decimal('0.01'))}%"
-
-
-def _dec(v) -> Decimal | None:
-    return None if v in (None, "") else Decimal(str(v))
 
 
 # ---------------------------------------------------------------------------- scheme pause
@@ -67,8 +64,7 @@ class Utilisation:
 
 def utilisation(scheme: Scheme) -> Utilisation:
     p = scheme.params
-    size = _dec(p.get("fund_size"))
-    ratio_p = _dec(p.get("pause_at_payout_ratio"))
+    size, ratio_p = p.fund_size, p.pause_at_payout_ratio
     paid = fund_ops.net_payouts(scheme.id)
     ratio = (paid / size).quantize(Decimal("0.0001")) if size else None
     amount = (size * ratio_p).quantize(FEN) if size and ratio_p is not None else None
@@ -150,11 +146,11 @@ def bank_npl(scheme_id: int, bank_id: int) -> BankNpl:
     return BankNpl(bank_id, npl, total)
 
 
-def npl_rule(params: dict) -> tuple[Decimal, bool] | None:
-    rule = params.get("suspend_bank_npl")
-    if not rule:
+def npl_rule(params: SchemeParams) -> tuple[Decimal, bool] | None:
+    rule = params.suspend_bank_npl
+    if rule is None:
         return None
-    return Decimal(str(rule["threshold"])), bool(rule.get("inclusive", True))
+    return rule.threshold, rule.inclusive
 
 
 def after_loan_classified(loan: Loan) -> Suspension | None:
@@ -207,8 +203,7 @@ class LoanVolume:
 
 def loan_volume(scheme: Scheme) -> LoanVolume:
     p = scheme.params
-    size = _dec(p.get("fund_size"))
-    mult = _dec(p.get("loans_to_fund_review_multiple"))
+    size, mult = p.fund_size, p.loans_to_fund_review_multiple
     total = Decimal(str(db.session.scalar(select(func.coalesce(func.sum(Loan.outstanding_principal), 0)).where(
         Loan.scheme_id == scheme.id, Loan.eligible.is_(True), Loan.status.in_(VOLUME_STATUSES))))).quantize(FEN)
     return LoanVolume(total, mult, (size * mult).quantize(FEN) if size and mult else None)

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from app.core.i18n import N_, _
 from app.core.money import fmt_yuan
+from app.policies.params import SchemeParams
 
 ACTIVITY_LABELS = {   # shown as _(label)
     "general": N_("一般生产经营"),
@@ -44,6 +45,8 @@ class LoanFacts:
     whitelisted: bool = True
     first_loan: bool = True
     product: str | None = None
+    joint_guarantee: bool = False   # the firm's controllers give a joint-liability guarantee
+    pure_credit: bool = True        # no collateral and no third-party guarantee
 
 
 @dataclass
@@ -71,15 +74,10 @@ class GateReport:
         return all(r.passed for r in self.results)
 
 
-def rate_cap(params: dict, reference: Decimal | None) -> Decimal | None:
-    cap = params.get("rate_cap")
-    if not cap or reference is None:
+def rate_cap(params: SchemeParams, reference: Decimal | None) -> Decimal | None:
+    if params.rate_cap is None or reference is None:
         return None
-    if cap["kind"] == "benchmark_plus":
-        return (reference + Decimal(cap["points"])).quantize(Decimal("0.0001"))
-    if cap["kind"] == "benchmark_times":
-        return (reference * Decimal(cap["factor"])).quantize(Decimal("0.0001"))
-    raise ValueError(f"unknown rate cap kind {cap['kind']!r}")
+    return params.rate_cap.limit(reference)
 
 
 def _pct(d: Decimal) -> str:
@@ -90,7 +88,7 @@ def _because(message: str, reason: str) -> str:
     return _("{message}：{reason}").format(message=message, reason=reason) if reason else message
 
 
-def check_gates(params: dict, f: LoanFacts) -> GateReport:
+def check_gates(params: SchemeParams, f: LoanFacts) -> GateReport:
     """Messages are in the current locale; wrap the call in ``i18n.source_language()`` to store them."""
     rep = GateReport()
     add = rep.results.append
@@ -104,7 +102,7 @@ def check_gates(params: dict, f: LoanFacts) -> GateReport:
     add(GateResult("blacklisted", not f.firm_blacklisted,
                    _because(_("企业已被列入失信黑名单"), f.firm_blacklist_reason)
                    if f.firm_blacklisted else _("企业未列入黑名单"), hard=True))
-    excluded = params.get("excluded_activities") or []
+    excluded = params.excluded_activities
     if excluded:
         bad = f.activity in excluded
         names = _("、").join(_(ACTIVITY_LABELS.get(a, a)) for a in excluded)
@@ -113,49 +111,60 @@ def check_gates(params: dict, f: LoanFacts) -> GateReport:
                            activity=_(ACTIVITY_LABELS.get(f.activity, f.activity)), names=names)
                        if bad else _("贷款用途不属于排除行为（{names}）").format(names=names), hard=True))
 
-    cap = params.get("max_loan_amount")
+    cap = params.max_loan_amount
     if cap:
-        cap = Decimal(cap)
-        inclusive = params.get("max_loan_inclusive", True)
+        inclusive = params.max_loan_inclusive
         ok = f.amount <= cap if inclusive else f.amount < cap
         add(GateResult("max_loan_amount", ok,
                        (_("贷款金额 {amount} 元未超过单笔上限 {cap} 元") if ok else _("贷款金额 {amount} 元超过单笔上限 {cap} 元"))
                        .format(amount=fmt_yuan(f.amount), cap=fmt_yuan(cap)) +
                        (_("（含）") if inclusive else _("（不含）"))))
 
-    if params.get("rate_cap"):
+    if params.rate_cap is not None:
         if f.reference_rate is None:
             add(GateResult("rate_cap", False, _("缺少适用的参考利率，无法校验利率上限")))
         else:
             limit = rate_cap(params, f.reference_rate)
-            c = params["rate_cap"]
+            c = params.rate_cap
             ref = f"{_(f.reference_label) if f.reference_label else ''} {_pct(f.reference_rate)}".strip()
-            how = (_("{ref} + {points} 个百分点").format(ref=ref, points=f"{Decimal(c['points']).normalize():f}")
-                   if c["kind"] == "benchmark_plus"
-                   else f"{ref} × {Decimal(c['factor']).normalize():f}")
+            how = (_("{ref} + {points} 个百分点").format(ref=ref, points=f"{c.points.normalize():f}")
+                   if c.kind == "benchmark_plus"
+                   else f"{ref} × {c.factor.normalize():f}")
             ok = f.annual_rate <= limit
             add(GateResult("rate_cap", ok,
                            (_("年利率 {rate} 未超过上限 {limit}（{how}）") if ok else _("年利率 {rate} 超过上限 {limit}（{how}）"))
                            .format(rate=_pct(f.annual_rate), limit=_pct(limit), how=how)))
 
-    max_term = params.get("max_term_months")
+    max_term = params.max_term_months
     if max_term:
-        ok = f.term_months <= int(max_term)
+        ok = f.term_months <= max_term
         add(GateResult("max_term", ok,
                        (_("贷款期限 {term} 个月未超过最长期限 {max} 个月") if ok else _("贷款期限 {term} 个月超过最长期限 {max} 个月"))
                        .format(term=f.term_months, max=max_term)))
+    normal = params.normal_term_months
+    if normal and f.term_months > normal and (not max_term or f.term_months <= max_term):
+        # 凌源: "一般为 2 年，最长不超过 3 年" — longer than usual is allowed, and said so
+        add(GateResult("normal_term", True, _("贷款期限 {term} 个月长于一般期限 {normal} 个月，请在贷前调查意见中说明理由")
+                       .format(term=f.term_months, normal=normal)))
 
-    need = params.get("require_credit_rating")
+    need = params.require_credit_rating
     if need:
         ok = (f.credit_rating in RATING_ORDER and
               RATING_ORDER.index(f.credit_rating) <= RATING_ORDER.index(need))
         add(GateResult("credit_rating", ok,
                        (_("企业信用等级 {rating}达到 {need} 级及以上") if ok else _("企业信用等级 {rating}未达到 {need} 级及以上"))
                        .format(rating=f.credit_rating or _("未评级"), need=need)))
-    if params.get("first_loan_only"):
+    if params.require_joint_guarantee:
+        add(GateResult("joint_guarantee", f.joint_guarantee,
+                       _("企业实际控制人提供连带责任保证") if f.joint_guarantee
+                       else _("企业实际控制人未提供连带责任保证（政策要求）")))
+    if params.pure_credit_only:
+        add(GateResult("pure_credit", f.pure_credit,
+                       _("纯信用贷款") if f.pure_credit else _("贷款有抵押或第三方担保，不属于纯信用贷款（政策仅支持纯信用贷款）")))
+    if params.first_loan_only:
         add(GateResult("first_loan", f.first_loan,
                        _("首贷企业") if f.first_loan else _("企业已有银行贷款，不属于首贷（政策仅补偿首贷）")))
-    if params.get("require_whitelist"):
+    if params.require_whitelist:
         add(GateResult("whitelist", f.whitelisted,
                        _("企业在主管部门推荐名单（白名单）内") if f.whitelisted else _("企业不在推荐名单（白名单）内")))
     return rep

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core.db import db
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
+from app.policies.params import SchemeParams, load_params
 
 
 class Scheme(db.Model):
@@ -30,8 +30,18 @@ class Scheme(db.Model):
     members: Mapped[list[SchemeMember]] = relationship(back_populates="scheme")
 
     @property
-    def params(self) -> dict:
-        return json.loads(self.params_json)
+    def params(self) -> SchemeParams:
+        """The validated parameters (parsed once per loaded row and text)."""
+        cached = self.__dict__.get("_params_cache")
+        if cached is None or cached[0] != self.params_json:
+            cached = (self.params_json, load_params(self.params_json))
+            self.__dict__["_params_cache"] = cached
+        return cached[1]
+
+    def set_params(self, params: SchemeParams) -> None:
+        self.params_json = params.to_json()
+        self.name = params.name
+        self.name_en = params.name_en
 
     def member_orgs(self, *roles: str) -> list:
         return [m.organisation for m in self.members if m.role in roles]

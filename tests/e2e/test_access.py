@@ -65,7 +65,7 @@ def test_loan_pages_are_private(world, login):
     a, t = _flow_to_bank(w, login)
     officer = login(w.user("officer"))
     officer.post(f"/tasks/{t.id}/claim")
-    r = officer.post(f"/tasks/{t.id}", data={"decision": "approve", "contract_no": "HT-1", "amount": "1000000.00",
+    r = officer.post(f"/tasks/{t.id}", data={"decision": "approve", "joint_guarantee": "y", "contract_no": "HT-1", "amount": "1000000.00",
                                              "annual_rate": "5.00", "term_months": "12",
                                              "disbursed_on": "2026-11-20", "product": "standard"})
     assert r.status_code == 302, r.data.decode()[:2000]

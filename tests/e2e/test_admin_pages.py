@@ -202,7 +202,7 @@ def test_blacklist_is_audited_and_blocks_the_loan(world, login):
     t = _open_task(w.bank.id, "bank_due_diligence", a.id)
     assert officer.post(f"/tasks/{t.id}/claim").status_code == 302
     r = officer.post(f"/tasks/{t.id}", data={
-        "decision": "approve", "opinion": "调查属实", "contract_no": f"HT-{w.tag}", "amount": "1000000.00",
+        "decision": "approve", "joint_guarantee": "y", "opinion": "调查属实", "contract_no": f"HT-{w.tag}", "amount": "1000000.00",
         "annual_rate": "5.00", "term_months": "12", "disbursed_on": "2026-11-20", "product": "standard"})
     assert r.status_code == 400 and "黑名单" in r.data.decode(), r.data.decode()
     assert count(Loan, Loan.application_id == a.id) == 0
@@ -227,7 +227,7 @@ def test_scheme_from_preset_members_and_params_history(world, login):
     r = admin.post("/admin/schemes", data={"preset": "yongchuan_2023", "code": code, "name": f"永川测试{w.tag}"})
     assert r.status_code == 302
     scheme = db.session.scalar(select(Scheme).where(Scheme.code == code))
-    assert scheme.name == f"永川测试{w.tag}" and scheme.params_version == 1 and scheme.params["fund_size"] == "65000000.00"
+    assert scheme.name == f"永川测试{w.tag}" and scheme.params_version == 1 and scheme.params.fund_size == Decimal("65000000.00")
     assert count(SchemeParamsHistory, SchemeParamsHistory.scheme_id == scheme.id) == 1
 
     # members: the organisation's kind must be the role
@@ -252,7 +252,7 @@ def test_scheme_from_preset_members_and_params_history(world, login):
     assert count(SchemeMember, SchemeMember.scheme_id == scheme.id) == 2
 
     # parameters: a bad value is refused naming the key; nothing stored
-    params = scheme.params
+    params = scheme.params.model_dump(mode="json")
     bad = dict(params, products=[dict(params["products"][0], fund_share="1.5")] + params["products"][1:])
     r = admin.post(f"/admin/schemes/{scheme.id}/params",
                    data={"params": json.dumps(bad, ensure_ascii=False), "note": "调整", "version": "1"})
@@ -277,7 +277,7 @@ def test_scheme_from_preset_members_and_params_history(world, login):
     assert r.status_code == 302
     db.session.expire_all()
     scheme = db.session.get(Scheme, scheme.id)
-    assert scheme.params_version == 2 and scheme.params["products"][0]["fund_share"] == "0.55"
+    assert scheme.params_version == 2 and scheme.params.products[0].fund_share == Decimal("0.55")
     h = db.session.scalar(select(SchemeParamsHistory).where(SchemeParamsHistory.scheme_id == scheme.id,
                                                             SchemeParamsHistory.version == 2))
     assert h.changed_by_id == w.u["admin"].id and h.note == "财政局确认信用贷比例" and h.changed_at is not None
@@ -302,14 +302,14 @@ def test_loans_keep_the_params_version_they_were_approved_under(world, login):
     officer = login(w.user("officer"))
     assert officer.post(f"/tasks/{t.id}/claim").status_code == 302
     r = officer.post(f"/tasks/{t.id}", data={
-        "decision": "approve", "opinion": "调查属实", "contract_no": f"HT-{w.tag}", "amount": "1000000.00",
+        "decision": "approve", "joint_guarantee": "y", "opinion": "调查属实", "contract_no": f"HT-{w.tag}", "amount": "1000000.00",
         "annual_rate": "5.00", "term_months": "12", "disbursed_on": "2026-11-20", "product": "standard"})
     assert r.status_code == 302, r.data.decode()[:2000]
     loan = db.session.scalar(select(Loan).where(Loan.application_id == a.id))
     assert loan.policy_version == 1
 
     admin = login(w.user("admin"))
-    params = w.scheme.params
+    params = w.scheme.params.model_dump(mode="json")
     r = admin.post(f"/admin/schemes/{w.scheme.id}/params", data={
         "params": json.dumps(dict(params, max_loan_amount="3000000.00"), ensure_ascii=False),
         "note": "单笔上限调整为300万元", "version": "1"})

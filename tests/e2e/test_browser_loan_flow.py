@@ -169,6 +169,10 @@ def test_loan_application_in_browser(world, new_context, tmp_path, preset, units
     officer.fill("textarea[name=opinion]", "调查属实")
     officer.fill("input[name=contract_no]", f"HT-{app_no}")
     officer.select_option("select[name=product]", index=1)   # the preset's product (0 is "—")
+    # 江津 requires the controllers' joint guarantee: the box is shown only where the policy asks for it
+    assert officer.locator("input[name=joint_guarantee]").count() == (1 if preset == "jiangjin_2020" else 0)
+    if preset == "jiangjin_2020":
+        officer.check("input[name=joint_guarantee]")
     officer.fill("input[name=amount]", "1000000.00")
     officer.fill("input[name=annual_rate]", "5.22")
     officer.fill("input[name=term_months]", "12")

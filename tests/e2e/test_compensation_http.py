@@ -32,12 +32,12 @@ def make_loan(w, amount="1000000.00", product=None, eligible=True, eligibility=N
     n = db.session.scalar(select(func.count(Loan.id))) + 1
     loan = Loan(no=f"DK-T{w.tag}-{n:04d}", scheme_id=w.scheme.id, bank_id=bank.id, enterprise_id=w.firm.id,
                 sector_id=w.sector.id, contract_no=f"HT-{w.tag}-{n}",
-                product=product or params["products"][0]["code"], amount=D(amount), annual_rate=D("5.0000"),
+                product=product or params.products[0].code, amount=D(amount), annual_rate=D("5.0000"),
                 term_months=12, disbursed_on=today() - timedelta(days=400), outstanding_principal=D(amount),
                 status="active", eligible=eligible, eligibility_json=json.dumps(eligibility or []), **kw)
     db.session.add(loan)
     db.session.flush()
-    for org in w.scheme.member_orgs(*params["filing_recipient_roles"]):
+    for org in w.scheme.member_orgs(*params.filing_recipient_roles):
         db.session.add(Filing(loan_id=loan.id, recipient_id=org.id, acknowledged_at=now()))
     db.session.commit()
     return loan

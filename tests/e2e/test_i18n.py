@@ -65,7 +65,8 @@ def _titles():
     (other tests' organisations have no English names), user names, the stored task titles, ledger memos and the policies' notes."""
     rows = [select(Organisation.name), select(Sector.name), select(Scheme.name), select(HumanTask.title),
             select(FundEntry.memo), select(User.display_name)]
-    notes = [s.params.get("notes") for s in db.session.scalars(select(Scheme))]   # the policy's own summary
+    # the policy's own summary and the title of its text (a document number)
+    notes = [t for s in db.session.scalars(select(Scheme)) for t in (s.params.notes, s.params.source)]
     return [v for q in rows for v in db.session.scalars(q) if v] + [n for n in notes if n]
 
 
@@ -175,13 +176,13 @@ def test_key_pages_render_in_english(world, login):
     page = english(officer, f"/tasks/{t.id}", data=_titles())   # timeline: stored bank name
     assert "Claimed" in page and "Bank due diligence and approval" in page
     r = officer.post(f"/tasks/{t.id}", data={
-        "decision": "approve", "opinion": "checked", "contract_no": "HT-EN-1", "amount": "1000000.00",
+        "decision": "approve", "joint_guarantee": "y", "opinion": "checked", "contract_no": "HT-EN-1", "amount": "1000000.00",
         "annual_rate": "9.00", "term_months": "12", "disbursed_on": "2026-11-20", "product": "zengxindai"})
     assert r.status_code == 400
     page = r.data.decode()
     assert "Annual rate 9% exceeds the cap" in page and "Lend outside the scheme" in page
     r = officer.post(f"/tasks/{t.id}", data={
-        "decision": "approve", "opinion": "checked", "contract_no": "HT-EN-1", "amount": "1000000.00",
+        "decision": "approve", "joint_guarantee": "y", "opinion": "checked", "contract_no": "HT-EN-1", "amount": "1000000.00",
         "annual_rate": "5.22", "term_months": "12", "disbursed_on": "2026-11-20", "product": "zengxindai"})
     assert r.status_code == 302, r.data.decode()[:2000]
     loan = db.session.scalar(select(Loan).where(Loan.application_id == a.id))

@@ -78,7 +78,7 @@ def test_full_flow_return_supplement_recommend_approve_file(world, login):
     assert log.granted and log.user_id == w.u["officer"].id
 
     r = officer.post(f"/tasks/{t.id}", data={
-        "decision": "approve", "opinion": "调查属实", "contract_no": "HT-2026-001", "amount": "1000000.00",
+        "decision": "approve", "joint_guarantee": "y", "opinion": "调查属实", "contract_no": "HT-2026-001", "amount": "1000000.00",
         "annual_rate": "5.22", "term_months": "12", "disbursed_on": "2026-11-20", "product": "zengxindai"})
     assert r.status_code == 302, r.data.decode()[:3000]
     loan = db.session.scalar(select(Loan).where(Loan.application_id == a.id))

@@ -27,7 +27,7 @@ def make_loan(w, amount, classification="normal", bank=None, eligible=True, stat
     bank = bank or w.bank
     n = db.session.scalar(select(func.count(Loan.id))) + 1
     loan = Loan(no=f"DK-F{w.tag}-{n:04d}", scheme_id=w.scheme.id, bank_id=bank.id, enterprise_id=w.firm.id,
-                sector_id=w.sector.id, contract_no=f"HT-{w.tag}-{n}", product=w.scheme.params["products"][0]["code"],
+                sector_id=w.sector.id, contract_no=f"HT-{w.tag}-{n}", product=w.scheme.params.products[0].code,
                 amount=D(amount), annual_rate=D("5.0000"), term_months=12, disbursed_on=today() - timedelta(days=200),
                 outstanding_principal=D(amount), status=status, eligible=eligible, eligibility_json="[]",
                 classification=classification)
@@ -268,7 +268,7 @@ def _application_at_bank(w):
 
 def _approval(w):
     return app_ops.Approval(contract_no=f"HT-{w.tag}", amount=D("1000000.00"), annual_rate=D("5.0000"),
-                            term_months=12, disbursed_on=today(), product=w.scheme.params["products"][0]["code"])
+                            term_months=12, disbursed_on=today(), product=w.scheme.params.products[0].code, joint_guarantee=True)
 
 
 def test_paused_scheme_blocks_approval_until_resumed(world):

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 import pytest
 
 from app.compensation import rules
-from app.policies.presets import load_preset
+from app.policies.presets import preset_params as load_preset
 
 
 def facts(**kw):
@@ -14,21 +14,21 @@ def facts(**kw):
     return rules.ClaimFacts(**base)
 
 
-def amount(comp, label):
-    return D(next(l.amount for l in comp.lines if l.label == label))
+def amount(comp, key):
+    return comp.amount(key)
 
 
 def test_qianjiang_half_of_loss_after_recovery():
     c = rules.claim_amount(load_preset("qianjiang_2018"), facts(recovered=D("150000.00"), costs=D("8000.00")))
-    assert amount(c, "最终本金损失") == D("850000.00")   # costs do not reduce the loss under 黔江
+    assert amount(c, "final_loss") == D("850000.00")   # costs do not reduce the loss under 黔江
     assert D(c.result) == D("425000.00") and c.rounding == "half_up"
 
 
 def test_lingyuan_cap_per_bank_left():
     p = load_preset("lingyuan_2020")
     c = rules.claim_amount(p, facts(product="xinyidai", bank_paid_so_far=D("1800000.00")))
-    assert amount(c, "单笔代偿上限") == D("500000.00")
-    assert amount(c, "该银行累计代偿上限剩余") == D("200000.00") and D(c.result) == D("200000.00")
+    assert amount(c, "cap_per_loan") == D("500000.00")
+    assert amount(c, "cap_per_bank_left") == D("200000.00") and D(c.result) == D("200000.00")
     c = rules.claim_amount(p, facts(product="xinyidai", bank_paid_so_far=D("2000000.00")))
     assert D(c.result) == D("0.00")
 
@@ -36,7 +36,7 @@ def test_lingyuan_cap_per_bank_left():
 @pytest.mark.parametrize("preset,expected", [("qianjiang_2018", "50000.00"), ("lingyuan_2020", "29999.99")])
 def test_rounding_follows_policy(preset, expected):
     p = load_preset(preset)
-    product = p["products"][0]["code"]
+    product = p.products[0].code
     # 99,999.99 × 50% = 49,999.995 → 50,000.00 half up; × 30% = 29,999.997 → 29,999.99 down
     c = rules.claim_amount(p, facts(product=product, overdue_principal=D("99999.99")))
     assert D(c.result) == D(expected)
@@ -46,7 +46,7 @@ def test_rounding_follows_policy(preset, expected):
 def test_jiangjin_settlement_after_advance_and_returns():
     p = load_preset("jiangjin_2020")
     adv = rules.advance_amount(p, "zengxindai", D("1000000.00"))
-    assert D(adv.result) == D("650000.00") and amount(adv, "银行承担") == D("350000.00")
+    assert D(adv.result) == D("650000.00") and amount(adv, "bank_bears") == D("350000.00")
     ret = rules.recovery_return(p, D("0.65"), D("200000.00"), D("0"), D("0"), D("200000.00"))
     assert D(ret.result) == D("130000.00")
     c = rules.claim_amount(p, facts(product="zengxindai", recovered=D("200000.00"), advanced=D("650000.00"),
@@ -54,7 +54,7 @@ def test_jiangjin_settlement_after_advance_and_returns():
     assert D(c.result) == D("0.00")
     # a recovery before the advance was paid is not returned, so the bank owes the difference
     c = rules.claim_amount(p, facts(product="zengxindai", recovered=D("200000.00"), advanced=D("650000.00")))
-    assert D(c.result) == D("-130000.00") and amount(c, "银行应退回基金") == D("130000.00")
+    assert D(c.result) == D("-130000.00") and amount(c, "bank_refund") == D("130000.00")
 
 
 def test_net_of_costs_return_is_cumulative():
@@ -68,7 +68,8 @@ def test_net_of_costs_return_is_cumulative():
 
 def test_yongchuan_share_by_product_and_unknown_product():
     p = load_preset("yongchuan_2023")
-    assert rules.fund_share(p, "danbaodai")[0] == D("0.30")
+    share, product = rules.fund_share(p, "danbaodai")
+    assert share == D("0.30") and product.code == "danbaodai"
     with pytest.raises(ValueError):
         rules.fund_share(p, "nope")
 
@@ -84,3 +85,12 @@ def test_joint_review_outcome(decisions, rule, outcome):
 def test_rating_order():
     assert rules.rating_at_least("AA", "A") and rules.rating_at_least("A", "A")
     assert not rules.rating_at_least("BBB", "A") and not rules.rating_at_least(None, "A")
+
+
+def test_amounts_are_read_by_stable_line_ids_and_labels_translate_with_their_arguments():
+    c = rules.claim_amount(load_preset("yongchuan_2023"), facts(product="danbaodai", recovered=D("100000.00")))
+    assert c.result_of("final_loss") == D("900000.00") and c.result_of("fund_due") == D("270000.00")
+    line = next(l for l in c.lines if l.key == "fund_share")
+    assert "{product}" in line.label and line.args["product"]
+    assert len({l.key for l in c.lines}) == len(c.lines), "line ids are unique within a computation"
+    assert c.amount("no_such_line") is None

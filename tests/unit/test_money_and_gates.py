@@ -6,7 +6,7 @@ import pytest
 
 from app.core.money import MoneyError, round_fen, yuan
 from app.policies.gates import LoanFacts, check_gates, rate_cap
-from app.policies.presets import load_preset, preset_codes
+from app.policies.presets import preset_codes, preset_params as load_preset
 
 BENCH_1Y = Decimal("4.35")
 
@@ -14,7 +14,8 @@ BENCH_1Y = Decimal("4.35")
 def facts(**kw):
     base = dict(amount=Decimal("1000000.00"), annual_rate=Decimal("5.00"), term_months=12,
                 disbursed_on=date(2026, 11, 20), activity="working_capital", reference_rate=BENCH_1Y,
-                reference_label="基准利率", credit_rating="A", whitelisted=True, first_loan=True)
+                reference_label="基准利率", credit_rating="A", whitelisted=True, first_loan=True,
+                joint_guarantee=True)
     base.update(kw)
     return LoanFacts(**base)
 
@@ -39,7 +40,7 @@ def test_all_presets_load():
                                    "yongchuan_2023"}
     for code in preset_codes():
         p = load_preset(code)
-        assert p["products"] and p["payout_working_days"] == 5
+        assert p.products and p.payout_working_days == 5
 
 
 def test_qianjiang_amount_cap_is_inclusive_5m():
@@ -99,3 +100,18 @@ def test_hard_gates_in_every_preset(code):
                firm_blacklisted=True)
     assert all(f[r].hard for r in ("scheme_paused", "bank_suspended", "blacklisted"))
     assert "基金代偿达50%" in f["scheme_paused"].message
+
+
+def test_jiangjin_controllers_joint_guarantee_and_lingyuan_pure_credit():
+    assert "joint_guarantee" in failed(load_preset("jiangjin_2020"), joint_guarantee=False)
+    assert "joint_guarantee" not in failed(load_preset("qianjiang_2018"), joint_guarantee=False)
+    assert "pure_credit" in failed(load_preset("lingyuan_2020"), pure_credit=False)
+    assert "pure_credit" not in failed(load_preset("jiangjin_2020"), pure_credit=False)
+
+
+def test_lingyuan_longer_than_normal_term_passes_with_a_note():
+    p = load_preset("lingyuan_2020")
+    assert p.normal_term_months == 24 and p.max_term_months == 36
+    notes = [r for r in check_gates(p, facts(term_months=30)).results if r.rule == "normal_term"]
+    assert notes and notes[0].passed and "24" in notes[0].message
+    assert not [r for r in check_gates(p, facts(term_months=24)).results if r.rule == "normal_term"]

@@ -1,11 +1,12 @@
 """Validation of policy parameters, without HTTP or a database: every preset passes, each bad value
 is refused with the key it belongs to."""
 import copy
+from decimal import Decimal
 
 import pytest
 
 from app.policies.presets import load_preset, preset_codes
-from app.policies.validation import ParamsInvalid, check_params, validate_params
+from app.policies.params import ParamsInvalid, SchemeParams, parse_params, validate_params
 
 
 @pytest.mark.parametrize("code", preset_codes())
@@ -58,7 +59,7 @@ def test_bad_value_is_named_by_its_key(changes, key, words):
     assert words in errors[key]
     assert len(errors) == 1, errors      # only the bad key, nothing else flagged
     with pytest.raises(ParamsInvalid) as exc:
-        check_params(_with(**changes))
+        parse_params(_with(**changes))
     assert key in str(exc.value)
 
 
@@ -69,4 +70,18 @@ def test_not_an_object():
 def test_good_edits_pass():
     p = _with(fund_share="0.7", rate_cap={"kind": "benchmark_plus", "points": "2.5"}, rounding="down",
               joint_meeting_rule="majority", cap_per_loan="500000.00", max_loan_amount=None)
-    assert check_params(p) is p
+    parsed = parse_params(p)
+    assert isinstance(parsed, SchemeParams)
+    assert parsed.fund_share == Decimal("0.7") and parsed.rate_cap.points == Decimal("2.5")
+    assert parsed.cap_per_loan == Decimal("500000.00") and parsed.max_loan_amount is None
+
+
+def test_every_stored_parameter_is_read_somewhere():
+    """A parameter the model stores is read by the code or shown on a page: no dead settings."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    sources = [p for p in (root / "app").rglob("*.py") if p.name != "params.py"] + list((root / "templates").rglob("*.html"))
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
+    unread = [f for f in SchemeParams.model_fields if not re.search(rf"\b(params|p)\.{f}\b", text)]
+    assert unread == [], f"stored but never read: {unread}"
