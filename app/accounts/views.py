@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.accounts import operations as ops
 from app.accounts import sessions
-from app.accounts.models import Organisation, Sector
+from app.accounts.models import LoginAttempt, Organisation, Sector
 from app.accounts.names import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from app.accounts.throttle import login_limits
 from app.core.db import db
@@ -76,8 +76,10 @@ def login():
 
 @bp.errorhandler(RateLimitExceeded)
 def login_throttled(_exc):
-    current_app.logger.warning("login throttled for %r from %s", request.form.get("username", "")[:80],
-                               request.remote_addr)
+    username = (request.form.get("username") or "")[:80]
+    current_app.logger.warning("login throttled for %r from %s", username, request.remote_addr)
+    db.session.add(LoginAttempt(username=username, success=False, remote_addr=request.remote_addr))
+    db.session.commit()
     form = LoginForm()
     form.username.data = (request.form.get("username") or "")[:80]
     form.username.errors = [_("登录失败次数过多，请稍后再试")]

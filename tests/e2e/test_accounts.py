@@ -68,5 +68,5 @@ def test_failed_logins_are_logged_and_throttled(world, app, monkeypatch):
     r = c.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
     assert r.status_code == 429 and "登录失败次数过多" in r.data.decode()
     attempts = db.session.scalars(select(LoginAttempt).where(LoginAttempt.username == username)).all()
-    assert len(attempts) == 5 and not any(a.success for a in attempts)
+    assert len(attempts) == 6 and not any(a.success for a in attempts)   # the refused one too
     assert db.session.get(User, w.u["officer"].id).failed_logins == 5
