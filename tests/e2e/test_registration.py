@@ -150,4 +150,3 @@ def test_a_firm_cannot_choose_another_sectors_department(world, login):
     from app.applications.models import LoanApplication
     assert db.session.scalar(select(LoanApplication.id).where(LoanApplication.enterprise_id == w.firm.id)) is None
     assert firm.post("/applications/new", data=application_form(w)).status_code == 302
-    assert PASSWORD
