@@ -31,6 +31,10 @@ def create_app(config_override: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
+    from app.accounts.throttle import limiter
+    limiter.init_app(app)
+    from app.core import security_headers
+    security_headers.init_app(app)
 
     _import_models()
     _register_blueprints(app)
@@ -75,6 +79,9 @@ def _register_blueprints(app):
     from app.tasks.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
 
+    from app.accounts.sessions import gate_unverified_firms
+    app.before_request(gate_unverified_firms)     # a firm awaiting verification can only wait
+
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp, fund_bp, calendar_bp,
                compensation_bp, notifications_bp, jobs_bp, duties_bp):
         app.register_blueprint(bp)
@@ -105,6 +112,6 @@ def _register_cli(app):
 
 @login_manager.user_loader
 def _load_user(user_id):
-    from app.accounts.models import User
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None   # deactivation ends open sessions
+    # the session's epoch, its idle and absolute lifetimes, deactivation: app/accounts/sessions.py
+    from app.accounts.sessions import load_user
+    return load_user(user_id)

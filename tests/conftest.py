@@ -47,7 +47,9 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("zx")
     url = os.environ.get("ZX_TEST_DATABASE_URL")
     cfg = {"SECRET_KEY": "test-secret", "TESTING": True, "UPLOAD_DIR": str(tmp / "uploads"),
-           "LOGIN_SLEEP_CAP": 0, "WTF_CSRF_ENABLED": True, "MAX_UPLOAD_MB": 1,
+           "WTF_CSRF_ENABLED": True, "MAX_UPLOAD_MB": 1,
+           # every test client comes from 127.0.0.1: tests of the login limits set their own
+           "LOGIN_LIMIT_PER_ADDRESS": "100000 per minute", "LOGIN_LIMIT_PER_ACCOUNT": "100000 per minute",
            "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp / 'broker.sqlite'}"}
     schema = admin_engine = None
     if url and url.startswith(("postgres", "postgresql")):

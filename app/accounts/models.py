@@ -7,14 +7,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.core.db import db
 from app.core.i18n import _l
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
+from app.accounts.names import username_key
 
 _hasher = PasswordHasher()
+_dummy_hash: tuple[PasswordHasher, str] | None = None   # (hasher, hash) for burn_password_check
 
 
 class OrgKind(str, enum.Enum):
@@ -73,6 +75,9 @@ class Organisation(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     blacklisted: Mapped[bool] = mapped_column(default=False)
     blacklist_reason: Mapped[str | None] = mapped_column(String(500))
+    # a self-registered firm is "pending" until its sector's department or an administrator
+    # verifies (or refuses) its claim to the USCC; every other organisation is created verified
+    verification: Mapped[str] = mapped_column(String(20), default="verified", server_default="verified")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     sector: Mapped[Sector | None] = relationship(foreign_keys=[sector_id])
@@ -82,6 +87,10 @@ class Organisation(db.Model):
     def kind_label(self) -> str:
         return ORG_KIND_LABELS.get(OrgKind(self.kind), self.kind)
 
+    @property
+    def is_verified(self) -> bool:
+        return self.verification == "verified"
+
     def __repr__(self):
         return f"<Organisation {self.id} {self.kind} {self.name}>"
 
@@ -90,6 +99,8 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
+    # NFKC + casefold of the username, unique: "Firm1", "firm1" and "ｆｉｒｍ１" are one account
+    username_key: Mapped[str] = mapped_column(String(80), unique=True, index=True, server_default="")
     display_name: Mapped[str] = mapped_column(String(80))
     email: Mapped[str | None] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -99,18 +110,47 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10))
     failed_logins: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # part of every session's id: raising it ends every session of the user (logout, new password)
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
+    @validates("username")
+    def _keep_key(self, _key, value):
+        self.username_key = username_key(value)
+        return value
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: ``"<id>.<epoch>"``, so a raised epoch invalidates old cookies."""
+        return f"{self.id}.{self.session_epoch or 0}"
+
+    def end_sessions(self) -> None:
+        """End every session of this user (a copied cookie stops working too)."""
+        self.session_epoch = (self.session_epoch or 0) + 1
+
     def set_password(self, password: str) -> None:
+        """A new password also ends every existing session of the user."""
         self.password_hash = _hasher.hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         try:
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    @staticmethod
+    def burn_password_check(password: str) -> None:
+        """Spend the time a real check takes (for unknown or inactive users): the same answer,
+        at about the same time, whether the username exists or not."""
+        global _dummy_hash
+        if _dummy_hash is None or _dummy_hash[0] is not _hasher:
+            _dummy_hash = (_hasher, _hasher.hash("zx-no-such-user"))
+        try:
+            _hasher.verify(_dummy_hash[1], password)
+        except (VerificationError, InvalidHashError):
+            pass
 
     @property
     def is_active(self):

@@ -1,18 +1,21 @@
 from __future__ import annotations
 
-import time
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter import RateLimitExceeded
+from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.accounts import operations as ops
-from app.accounts.models import Sector
+from app.accounts import sessions
+from app.accounts.models import LoginAttempt, Organisation, Sector
+from app.accounts.names import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from app.accounts.throttle import login_limits
 from app.core.db import db
 from app.core.i18n import _, _l, localname
+from app.core.redirects import safe_next, safe_referrer
 from forms.validators import uscc
 
 bp = Blueprint("accounts", __name__)
@@ -36,6 +39,19 @@ class RegisterForm(FlaskForm):
     password2 = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
 
 
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码"))])
+    password = PasswordField(_l("新密码"), validators=[
+        DataRequired(_l("请设置新密码")),
+        Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH,
+               message=_l("密码长度须为 %(a)s–%(b)s 位", a=PASSWORD_MIN_LENGTH, b=PASSWORD_MAX_LENGTH))])
+    confirm = PasswordField(_l("再次输入新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
+
+
+class VerificationForm(FlaskForm):
+    opinion = TextAreaField(_l("意见"), validators=[Optional(), Length(max=500)])
+
+
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
@@ -44,32 +60,99 @@ def index():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limits
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = ops.attempt_login(form.username.data.strip(), form.password.data, request.remote_addr)
         db.session.commit()
-        if result.wait_seconds:
-            time.sleep(min(result.wait_seconds, current_app.config.get("LOGIN_SLEEP_CAP", 2)))
         if result.user:
-            login_user(result.user)
-            return redirect(_safe_next() or url_for("tasks.queue"))
+            sessions.start(result.user)
+            return redirect(safe_next(url_for("tasks.queue")))
+        g.login_failed = True            # counted by the login limits (app/accounts/throttle.py)
         flash(result.message, "danger")
     return render_template("accounts/login.html", form=form)
 
 
-def _safe_next():
-    nxt = request.args.get("next")
-    if nxt and nxt.startswith("/") and not nxt.startswith("//"):
-        return nxt
-    return None
+@bp.errorhandler(RateLimitExceeded)
+def login_throttled(_exc):
+    username = (request.form.get("username") or "")[:80]
+    current_app.logger.warning("login throttled for %r from %s", username, request.remote_addr)
+    db.session.add(LoginAttempt(username=username, success=False, remote_addr=request.remote_addr))
+    db.session.commit()
+    form = LoginForm()
+    form.username.data = (request.form.get("username") or "")[:80]
+    form.username.errors = [_("登录失败次数过多，请稍后再试")]
+    return render_template("accounts/login.html", form=form), 429
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    ops.logout(current_user._get_current_object())
+    db.session.commit()
     logout_user()
+    sessions.forget()
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            ops.change_password(user, form.current.data, form.password.data)
+        except ops.AccountError as exc:
+            db.session.rollback()
+            getattr(form, exc.field).errors.append(str(exc))
+        else:
+            db.session.commit()
+            sessions.start(user)          # this session goes on; every other one has ended
+            flash(_("密码已修改，其他设备上的登录已退出"), "success")
+            return redirect(url_for("tasks.queue"))
+    return render_template("accounts/password.html", form=form), (400 if form.is_submitted() else 200)
+
+
+@bp.route("/account/pending")
+@login_required
+def pending():
+    org = current_user.organisation
+    if not current_user.is_kind("enterprise") or org.is_verified:
+        return redirect(url_for("tasks.queue"))
+    return render_template("accounts/pending.html", org=org)
+
+
+@bp.route("/firms/verification")
+@login_required
+def verification():
+    if not current_user.is_kind("department", "admin"):
+        abort(403)
+    return render_template("accounts/verification.html", firms=ops.firms_to_verify(current_user),
+                           form=VerificationForm())
+
+
+@bp.route("/firms/<int:org_id>/verification", methods=["POST"])
+@login_required
+def decide(org_id):
+    org = db.session.get(Organisation, org_id)
+    if org is None or not ops.can_verify(current_user, org):
+        abort(404)
+    form = VerificationForm()
+    if not form.validate_on_submit():
+        abort(400)
+    verified = request.form.get("decision") == "verify"
+    try:
+        ops.decide_verification(current_user, org, verified, form.opinion.data)
+    except ops.AccountError as exc:
+        db.session.rollback()
+        flash(str(exc), "danger")
+        return render_template("accounts/verification.html", firms=ops.firms_to_verify(current_user),
+                               form=form), 400
+    db.session.commit()
+    flash((_("已认证 {name}") if verified else _("已不予认证 {name}")).format(name=org.name), "success")
+    return redirect(url_for("accounts.verification"))
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -87,16 +170,15 @@ def register():
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "danger")
         else:
             db.session.commit()
-            login_user(user)
-            flash(_("注册成功"), "success")
-            return redirect(url_for("tasks.queue"))
+            sessions.start(user)
+            flash(_("注册成功，请等待行业主管部门认证"), "success")
+            return redirect(url_for("accounts.pending"))
     return render_template("accounts/register.html", form=form), (400 if form.is_submitted() else 200)
 
 
 @bp.route("/lang/<code>")
 def set_lang(code):
-    from flask import session
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    return redirect(_safe_next() or request.referrer or url_for("accounts.index"))
+    return redirect(safe_next(safe_referrer(url_for("accounts.index"))))

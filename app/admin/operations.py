@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.accounts.models import Organisation, OrgKind, Sector, User
+from app.accounts.names import PASSWORD_MIN_LENGTH, password_problem, username_key, username_problem
 from app.accounts.operations import create_user as _create_user
 from app.core import audit
 from app.core.db import db
@@ -24,7 +25,7 @@ from app.policies.presets import preset_codes, preset_params
 from app.policies.params import KNOWN_ROLES, ParamsInvalid, parse_params
 from app.workflow.models import ProcessInstance, ProcessSpec
 
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = PASSWORD_MIN_LENGTH     # the whole password rule: app/accounts/names.py
 MEMBER_ROLES = KNOWN_ROLES          # a member's role is its organisation's kind
 RATE_KINDS = ("pboc_benchmark", "lpr")
 
@@ -142,17 +143,21 @@ def save_sector(sector: Sector | None, *, code: str, name: str, name_en: str = "
 
 # ---------------------------------------------------------------------------- users
 
-def _check_password(password: str, field="password"):
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        raise AdminError(_("密码至少 {n} 位").format(n=MIN_PASSWORD_LENGTH), field)
+def _check_password(password: str, field="password", user_inputs=()):
+    problem = password_problem(password, user_inputs)
+    if problem:
+        raise AdminError(problem, field)
 
 
 def create_user(actor, org: Organisation, *, username: str, display_name: str, password: str,
                 email: str | None = None, is_supervisor: bool = False) -> User:
     username = username.strip()
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+    problem = username_problem(username)
+    if problem:
+        raise AdminError(problem, "username")
+    if db.session.scalar(select(User.id).where(User.username_key == username_key(username))) is not None:
         raise AdminError(_("用户名已被使用"), "username")
-    _check_password(password)
+    _check_password(password, user_inputs=[username, display_name, email or "", org.name, org.code or ""])
     user = _create_user(org, username, display_name.strip(), password, is_supervisor=is_supervisor,
                         email=(email or "").strip() or None)
     audit.record("user", user.id, "created", actor, visible_to_enterprise=False,
@@ -173,7 +178,9 @@ def set_user_active(actor, user: User, active: bool) -> User:
 
 
 def reset_password(actor, user: User, password: str) -> User:
-    _check_password(password)
+    """A new password chosen by an administrator; it ends every session of the user (``set_password``)."""
+    _check_password(password, user_inputs=[user.username, user.display_name, user.email or "",
+                                           user.organisation.name, user.organisation.code or ""])
     user.set_password(password)
     user.failed_logins = 0
     user.last_failed_at = None

@@ -105,6 +105,9 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
     sector = db.session.get(Sector, data.sector_id)
     if sector is None:
         raise OperationError(_("请选择所属行业"), "sector_id")
+    if firm.sector_id is not None and sector.id != firm.sector_id:
+        # the sector (and so the reviewing department) is the firm's registered one, not a free choice
+        raise OperationError(_("只能按本企业登记的所属行业提交；行业有变化请联系行业主管部门或系统管理员"), "sector_id")
     banks = {m.organisation_id for m in scheme.members if m.role == "bank"}
     if data.preferred_bank_id and data.preferred_bank_id not in banks:
         raise OperationError(_("意向银行不是该政策的合作银行"), "preferred_bank_id")

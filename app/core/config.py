@@ -4,6 +4,7 @@ A missing SECRET_KEY is a start-up error, never a fallback value.  The run scrip
 to ``instance/secret_key`` for a single-machine install.
 """
 import os
+from datetime import timedelta
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -20,8 +21,12 @@ DEFAULTS = {
     "TIMEZONE": "Asia/Shanghai",
     "BPMN_DIR": str(PROJECT_ROOT / "bpmn"),
     "WTF_CSRF_TIME_LIMIT": None,
-    "LOGIN_THROTTLE_AFTER": 3,       # failed attempts before slowing down
-    "LOGIN_THROTTLE_SECONDS": 30,    # wait per failed attempt beyond the threshold (capped)
+    # failed logins, then 429 until the window moves on (app/accounts/throttle.py); README "Security"
+    "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",     # one username from one address
+    "LOGIN_LIMIT_PER_ADDRESS": "30 per 15 minutes",    # one address, any usernames
+    "RATELIMIT_STORAGE_URI": None,   # None: the Celery broker when it is Redis, else memory:// (one process)
+    "SESSION_IDLE_MINUTES": 30,      # a session ends after this long without a request ...
+    "SESSION_ABSOLUTE_HOURS": 12,    # ... and this long after its login, whatever the activity
     "CELERY_BROKER_URL": None,       # None → kombu's SQLAlchemy transport on the instance dir
     "CELERY_RESULT_BACKEND": None,
     "MAIL_SERVER": None,
@@ -38,6 +43,7 @@ DEFAULTS = {
     "DUTY_JOB_PAUSE_SECONDS": 0,     # tests only: slow a duty run down to kill a worker mid-run
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": None,   # None: True when PUBLIC_URL is https:// (set it when served over HTTPS)
 }
 
 ENV_KEYS = {
@@ -58,9 +64,29 @@ ENV_KEYS = {
     "ZENGXIN_TIMER_POLL_SECONDS": "TIMER_POLL_SECONDS",
     "ZENGXIN_DEADLINE_SCAN_SECONDS": "DEADLINE_SCAN_SECONDS",
     "ZENGXIN_DUTY_JOB_PAUSE_SECONDS": "DUTY_JOB_PAUSE_SECONDS",
+    "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "ZENGXIN_SESSION_IDLE_MINUTES": "SESSION_IDLE_MINUTES",
+    "ZENGXIN_SESSION_ABSOLUTE_HOURS": "SESSION_ABSOLUTE_HOURS",
+    "ZENGXIN_LOGIN_LIMIT_PER_ACCOUNT": "LOGIN_LIMIT_PER_ACCOUNT",
+    "ZENGXIN_LOGIN_LIMIT_PER_ADDRESS": "LOGIN_LIMIT_PER_ADDRESS",
 }
 INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT", "JOB_MAX_RETRIES"}
-FLOAT_KEYS = {"JOB_RETRY_BASE_SECONDS", "TIMER_POLL_SECONDS", "DEADLINE_SCAN_SECONDS", "DUTY_JOB_PAUSE_SECONDS"}
+FLOAT_KEYS = {"JOB_RETRY_BASE_SECONDS", "TIMER_POLL_SECONDS", "DEADLINE_SCAN_SECONDS", "DUTY_JOB_PAUSE_SECONDS",
+              "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS"}
+BOOL_KEYS = {"SESSION_COOKIE_SECURE"}
+
+
+def _env_value(key: str, raw: str):
+    if key in INT_KEYS:
+        return int(raw)
+    if key in FLOAT_KEYS:
+        return float(raw)
+    if key in BOOL_KEYS:
+        if raw.strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            raise ConfigError(f"{key} must be true or false, not {raw!r}")
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return raw
 
 
 class ConfigError(RuntimeError):
@@ -84,8 +110,7 @@ def load_config(override: dict | None = None) -> dict:
         cfg.update({k: v for k, v in ns.items() if k.isupper()})
     for env, key in ENV_KEYS.items():
         if os.environ.get(env):
-            raw = os.environ[env]
-            cfg[key] = int(raw) if key in INT_KEYS else float(raw) if key in FLOAT_KEYS else raw
+            cfg[key] = _env_value(key, os.environ[env])
     if override:
         cfg.update(override)
     if not cfg.get("SECRET_KEY"):
@@ -104,5 +129,23 @@ def load_config(override: dict | None = None) -> dict:
         connect_args["options"] = f"-csearch_path={cfg['DATABASE_SCHEMA']}"
         opts["connect_args"] = connect_args
         cfg["SQLALCHEMY_ENGINE_OPTIONS"] = opts
+    _session_settings(cfg)
     cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_UPLOAD_MB"]) * 1024 * 1024 + 1024 * 1024
     return cfg
+
+
+def _session_settings(cfg: dict) -> None:
+    """Cookie flags and lifetimes follow from the settings above (README, "Sessions and logins")."""
+    if cfg.get("SESSION_COOKIE_SECURE") is None:
+        cfg["SESSION_COOKIE_SECURE"] = str(cfg.get("PUBLIC_URL") or "").lower().startswith("https://")
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(cfg["SESSION_ABSOLUTE_HOURS"]))
+    # Flask-Login's remember-me cookie (not offered today) gets the same flags
+    cfg["REMEMBER_COOKIE_SECURE"] = cfg["SESSION_COOKIE_SECURE"]
+    cfg["REMEMBER_COOKIE_HTTPONLY"] = True
+    cfg["REMEMBER_COOKIE_SAMESITE"] = cfg["SESSION_COOKIE_SAMESITE"]
+    cfg["REMEMBER_COOKIE_DURATION"] = cfg["PERMANENT_SESSION_LIFETIME"]
+    if not cfg.get("RATELIMIT_STORAGE_URI"):       # login counters: shared through Redis when there is one
+        broker = str(cfg.get("CELERY_BROKER_URL") or "")
+        cfg["RATELIMIT_STORAGE_URI"] = broker if broker.startswith(("redis://", "rediss://")) else "memory://"
