@@ -42,6 +42,7 @@ from functools import lru_cache
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScriptEngineEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 
 class DiagramExpressionError(Exception):
@@ -155,9 +156,25 @@ def check_source(source: str, mode: str) -> ast.AST:
     if len(source) > MAX_SOURCE_CHARS:
         raise DiagramExpressionError(
             f"diagram expression is too long ({len(source)} characters, at most {MAX_SOURCE_CHARS})")
+    tree = _parse(source, mode)
+    _check_tree(tree, source)
+    return tree
+
+
+def _parse(source: str, mode: str) -> ast.AST:
     try:
-        tree = ast.parse(source, mode=mode)
+        return ast.parse(source, mode=mode)
     except SyntaxError as exc:
+        if mode == "eval":   # statements where one expression belongs: name what they contain
+            try:
+                statements = ast.parse(source, mode="exec")
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                pass
+            else:
+                _check_tree(statements, source)
+                raise DiagramExpressionError(
+                    f"a condition or property must be a single expression, not statements: "
+                    f"{_snippet(source)}") from None
         raise DiagramExpressionError(
             f"diagram expression is not valid Python syntax ({exc.msg}): {_snippet(source)}") from None
     except (RecursionError, MemoryError, ValueError) as exc:
@@ -165,6 +182,8 @@ def check_source(source: str, mode: str) -> ast.AST:
             f"diagram expression is nested too deeply or malformed ({type(exc).__name__}): "
             f"{_snippet(source)}") from None
 
+
+def _check_tree(tree: ast.AST, source: str) -> None:
     parents: dict[int, ast.AST] = {}
     count = 0
     stack = [(tree, 1)]
@@ -181,7 +200,6 @@ def check_source(source: str, mode: str) -> ast.AST:
         for child in ast.iter_child_nodes(node):
             parents[id(child)] = node
             stack.append((child, depth + 1))
-    return tree
 
 
 def _check_node(node: ast.AST, parent: ast.AST | None, source: str) -> None:
@@ -469,11 +487,11 @@ class _Meter:
     # -- the rewritten syntax
     def binop(self, op: str, a, b):
         ta, tb = type(a), type(b)
+        if op == "Mod" and ta in (str, bytes):
+            raise self.refuse("%-formatting of strings is not allowed (use an f-string)")
         for t in (ta, tb):
             if t not in _SCALARS and t not in (list, tuple, set, frozenset):
                 raise self.refuse(f"the operator {op} is not allowed on a {t.__name__}")
-        if op == "Mod" and ta is str:
-            raise self.refuse("%-formatting of strings is not allowed (use an f-string)")
         if op == "Pow":
             if ta is int and tb is int and b > 0 and (abs(a).bit_length() - 1) * b >= MAX_INT_BITS:
                 raise self.refuse(f"the power {a} ** {b} would exceed {MAX_INT_BITS} bits"
@@ -641,10 +659,10 @@ class _Meter:
         return self.check_result(sum(items, start))
 
     def any(self, iterable, /):
-        return any(self.materialize(iterable, "any()"))
+        return any(self.iter(iterable, 1))
 
     def all(self, iterable, /):
-        return all(self.materialize(iterable, "all()"))
+        return all(self.iter(iterable, 1))
 
     def sorted(self, iterable, /, *, key=None, reverse=False):
         items = self.materialize(iterable, "sorted()")
@@ -769,9 +787,9 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             return eval(code, g)
         except NameError as exc:
             name = getattr(exc, "name", None) or str(exc)
-            raise DiagramNameError(
-                f"the name {name!r} is not task data, a registered helper or an allowed builtin: "
-                f"{_snippet(source)}") from None
+            raise DiagramNameError(   # worded as Python's own, so SpiffWorkflow adds "did you mean"
+                f"name {name!r} is not defined: not task data, a registered helper or an allowed "
+                f"builtin: {_snippet(source)}") from None
         except (RecursionError, MemoryError) as exc:
             raise DiagramExpressionError(
                 f"diagram expression ran out of resources ({type(exc).__name__}): {_snippet(source)}") from None
@@ -800,8 +818,8 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
                 continue   # a guard, a helper or an external value the script did not rebind
             if key in before and key not in context and key not in _HELPERS:
                 continue   # a rebound external value (a data object) is not written back, as before
-            if key in context and context[key] is value and type(value) in _SCALARS:
-                continue   # unchanged
+            if key in context and context[key] is value and type(value) not in (list, dict):
+                continue   # unchanged (a list or dict may have been changed in place: checked)
             if key in _HELPERS:
                 if value is _HELPERS[key]:
                     continue
@@ -818,8 +836,38 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         raise DiagramExpressionError("service tasks are not supported; use a registered helper")
 
 
+def _with_cause(exc: SpiffWorkflowException) -> SpiffWorkflowException:
+    """SpiffWorkflow wraps what the environment raised and keeps it only as ``__context__``; the
+    adapter (``engine._run_engine``) looks for ``.exception`` to show the author our own message."""
+    inner = exc.__cause__ or exc.__context__
+    if isinstance(inner, DiagramExpressionError) and getattr(exc, "exception", None) is None:
+        exc.exception = inner
+    return exc
+
+
+class DiagramScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine over :class:`RestrictedEnvironment`, keeping our refusals visible."""
+
+    def __init__(self):
+        super().__init__(environment=RestrictedEnvironment())
+
+    def evaluate(self, task, expression, external_context=None):
+        try:
+            return super().evaluate(task, expression, external_context)
+        except SpiffWorkflowException as exc:
+            _with_cause(exc)
+            raise
+
+    def execute(self, task, script, external_context=None):
+        try:
+            return super().execute(task, script, external_context)
+        except SpiffWorkflowException as exc:
+            _with_cause(exc)
+            raise
+
+
 def make_script_engine() -> PythonScriptEngine:
-    return PythonScriptEngine(environment=RestrictedEnvironment())
+    return DiagramScriptEngine()
 
 
 def evaluate(expression: str, data: dict):
