@@ -461,10 +461,6 @@ class _Meter:
             self.charge(len(value) >> 4)
         return value
 
-    def check_int(self, v, what):
-        if type(v) is int and v.bit_length() > MAX_INT_BITS:
-            raise self.refuse(f"{what} is an integer longer than {MAX_INT_BITS} bits")
-
     def materialize(self, iterable, what: str) -> list:
         t = type(iterable)
         if t not in _ITERABLES:

@@ -209,3 +209,12 @@ def test_data_and_registered_helpers_work():
     assert evaluate("dept_decision == 'recommend'", {"dept_decision": "recommend"}) is True
     assert evaluate("zx_test_double(amount) > 10", {"amount": 6}) is True
     assert evaluate("data.get('k', 0) + len(items)", {"data": {"k": 2}, "items": [1, 2]}) == 4
+
+
+def test_task_data_cannot_replace_the_guards_or_be_read_under_reserved_names():
+    data = {"_zx_call": "not a guard", "_zx_binop": None, "__builtins__": {"open": open}, "_hidden": 1}
+    assert evaluate("len(xs) + 1", {**data, "xs": [1]}) == 2
+    with pytest.raises(DiagramNameError, match="'open'"):
+        evaluate("open('/etc/passwd')", data)
+    out = execute("y = len(xs)", {**data, "xs": [1]})
+    assert out["y"] == 1 and out["_zx_call"] == "not a guard"
