@@ -32,6 +32,9 @@ def create_app(config_override: dict | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
 
+    from app.core import input_guard
+    input_guard.install(app)   # before the blueprints: their <int:...> routes take the 64-bit converter
+
     _import_models()
     _register_blueprints(app)
     _register_template_helpers(app)

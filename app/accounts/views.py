@@ -19,7 +19,8 @@ bp = Blueprint("accounts", __name__)
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名"))])
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")),
+                                                  Length(max=80, message=_l("用户名最多 80 个字符"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
 
 

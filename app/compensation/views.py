@@ -14,6 +14,7 @@ from app.core import audit, uploads
 from app.core.db import db
 from app.core.i18n import _
 from app.core.timeutil import now, today
+from app.core.validation import integer_problem
 from app.loans.models import CLASSIFICATIONS, Loan
 from app.workflow import engine
 from app.workflow.models import HumanTask
@@ -34,7 +35,7 @@ def _visible_or_404(claim_id: int) -> CompensationClaim:
 def index():
     q = ops.visible_claims(current_user)
     loan_id = request.args.get("loan", type=int)
-    if loan_id:
+    if loan_id and integer_problem(loan_id) is None:
         q = q.where(CompensationClaim.loan_id == loan_id)
     claims = list(db.session.scalars(q.limit(500)))
     return render_template("compensation/index.html", claims=claims)
