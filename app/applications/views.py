@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 import app.applications.handlers  # noqa: F401  (registers the task pages)
@@ -140,14 +141,17 @@ def attachment(att_id):
                      download_name=att.original_name, as_attachment=request.args.get("download") == "1")
 
 
-@bp.route("/<int:app_id>/credit", methods=["GET"])
+@bp.route("/<int:app_id>/credit", methods=["POST"])
 @login_required
 def credit(app_id):
+    """Opening the credit data writes the access log: a POST with the CSRF token, never a GET."""
     a = _visible_or_404(app_id)
     if not current_user.is_kind("bank"):
         abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
     try:
-        consent, records = ops.open_credit_data(current_user, a.enterprise_id, purpose=f"贷前调查 {a.no}")  # stored in the access log (source language)
+        consent, records = ops.open_credit_data(current_user, a)
     except ops.OperationError as exc:
         db.session.commit()  # the refused attempt stays in the access log
         flash(str(exc), "danger")
