@@ -34,6 +34,7 @@ class LitigationCostForm(Form):
     amount = DecimalField(_l("费用金额（元）"), places=2, validators=[InputRequired(_l("请填写金额")), fen_amount()])
     note = StringField(_l("费用内容（诉讼费、执行费、律师费等）"),
                        validators=[DataRequired(_l("请说明费用内容")), Length(max=300)])
+    document = MultipleFileField(_l("费用凭证（发票、法院收费票据等，PDF/JPG/PNG）"))
 
 
 class AdvanceDecisionForm(Form):

@@ -6,7 +6,7 @@ validators run (so they never see NaN, 10^30, a year-9999 date or a 20-digit id)
 
 - any value: no NUL or other control character, no bidi override, at most 100,000 characters;
 - a text field (not a password): not made only of invisible characters (zero-width spaces ...);
-- a decimal field: finite and at most 10^15 (money validators add the 1 万亿元 cap and fen);
+- a decimal field: finite; money (``places=2``) at most 1 万亿元, any other at most 10^15;
 - an integer, integer select or id: within 64 bits;
 - a date: between 2000-01-01 and 50 years from today;
 - a file field: at most ``MAX_FILES_PER_FIELD`` files.
@@ -58,7 +58,7 @@ def field_problem(field, day: date) -> str | None:
         if any(v.only_invisible(t) for t in texts):
             return str(v.MSG_INVISIBLE)
     if isinstance(field, DecimalField) and isinstance(data, Decimal):
-        return v.decimal_problem(data, money=False)
+        return v.decimal_problem(data, money=getattr(field, "places", None) == 2)   # places=2: money, to the fen
     if isinstance(field, IntegerField) and isinstance(data, int):
         return v.integer_problem(data)
     if isinstance(field, SelectFieldBase):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -137,8 +137,7 @@ def attachment(att_id):
     if att is None or att.subject_type != ops.SUBJECT:
         abort(404)
     _visible_or_404(att.subject_id)
-    return send_file(uploads.path_of(att.stored_name), mimetype=att.content_type,
-                     download_name=att.original_name, as_attachment=request.args.get("download") == "1")
+    return uploads.send_stored(att.stored_name, att.original_name, att.content_type)
 
 
 @bp.route("/<int:app_id>/credit", methods=["POST"])

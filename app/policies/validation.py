@@ -27,7 +27,7 @@ MONEY_KEYS = ("fund_size", "guarantee_capital", "max_loan_amount", "cap_per_loan
 RATIO_KEYS = ("fund_share", "pause_at_payout_ratio", "yearly_tax_allocation_ratio",
               "bank_interest_contribution_ratio")
 BOOL_KEYS = ("max_loan_inclusive", "require_whitelist", "require_joint_guarantee", "first_loan_only",
-             "pure_credit_only", "advance_at_overdue")
+             "pure_credit_only", "advance_at_overdue", "borrower_sees_claim_details")
 MONTH_KEYS = ("max_term_months", "normal_term_months")
 REQUIRED_KEYS = ("name", "fund_size", "products", "joint_meeting_roles", "joint_meeting_rule",
                  "filing_recipient_roles", "payout_working_days", "rounding", "reference_rate_kind")
