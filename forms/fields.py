@@ -75,20 +75,30 @@ class Form(FlaskForm):
 
     def process(self, formdata=None, obj=None, data=None, extra_filters=None, **kwargs):
         super().process(formdata, obj=obj, data=data, extra_filters=extra_filters, **kwargs)
+        self._input_problems = {}
         if not any(f.raw_data for f in self._fields.values()):
             return   # nothing submitted: defaults and objects are ours, not input
         day = today()
-        for field in self._fields.values():
+        for name, field in self._fields.items():
             problem = field_problem(field, day)
             if problem is None:
                 continue
+            self._input_problems[name] = problem
             field.process_errors.append(problem)
             if isinstance(field, StringField):
                 field.data = _strip_bad(field.data) if isinstance(field.data, str) else None
-                field.raw_data = [_strip_bad(r) if isinstance(r, str) else r for r in field.raw_data or []]
-            elif isinstance(field, SelectFieldBase):
-                field.data = None
-                field.raw_data = []
             else:
                 field.data = None
-                field.raw_data = [_strip_bad(r) if isinstance(r, str) else r for r in field.raw_data or []]
+            # what is shown again: the typed text without the refused characters
+            field.raw_data = [_strip_bad(r) if isinstance(r, str) else r for r in field.raw_data or []
+                              if not isinstance(r, FileStorage)]
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        # a validator such as Optional() clears a field's errors when it looks empty: the limits stay
+        for name, problem in getattr(self, "_input_problems", {}).items():
+            field = self._fields[name]
+            if problem not in field.errors:
+                field.errors = [problem, *field.errors]
+            ok = False
+        return ok
