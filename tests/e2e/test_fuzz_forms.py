@@ -18,7 +18,8 @@ from __future__ import annotations
 import io
 import re
 from collections import deque
-from datetime import date
+import dataclasses
+from datetime import date, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
@@ -132,7 +133,8 @@ def _scenario(world, login):
 
     from app.fund import operations as fund
     from app.fund import thresholds
-    from app.tasks.jobs import run_now
+    from app.core.timeutil import now
+    from app.duties import operations as duties
     from tests.conftest import PASSWORD
     from tests.e2e.test_compensation_http import (_advance, claim_of, close_recovery, make_loan, ok, report,
                                                   review_all, submit_claim, task)
@@ -187,8 +189,15 @@ def _scenario(world, login):
     db.session.flush()
     ds_user = create_user(src, f"ds_{q.tag.lower()}", "报送员", PASSWORD)
     db.session.commit()
-    run_now("monthly_filing", date(2026, 2, 2))                             # monthly_filing tasks (a known year)
-    run_now("credit_data", date(2025, 7, 1))                                 # credit-data upload task
+    # one filing duty and one collection duty, for this world's organisations only and not yet due (a
+    # job run would create them for every bank of every test, overdue, and flood later mail tests)
+    ahead = {"due_at": now() + timedelta(days=30)}
+    month = dataclasses.replace(duties.monthly_period(date(2026, 2, 2)), **ahead, stats_due_at=ahead["due_at"])
+    quarter = dataclasses.replace(duties.quarterly_period(date(2025, 7, 1)), **ahead)
+    duties._create(f"monthly_filing:{month.code}:s{q.scheme.id}:o{q.bank.id}", "monthly_filing", month,
+                   q.bank, q.scheme, "monthly_filing_duty", "月度项目备案", {"bank_org_id": q.bank.id})
+    duties._create(f"credit_data:{quarter.code}:o{src.id}", "credit_data", quarter, src, None,
+                   "credit_data_collection", "季度信用信息采集", {"source_org_id": src.id})
 
     j = world("jiangjin_2020")                                        # comp_advance_review/approve/pay
     j_bank = login(j.user("officer"))
@@ -233,7 +242,7 @@ def _scenario(world, login):
                               f"/admin/calendar/{CAL_YEAR - 1}"]
 
     # every role that has a form somewhere (clients are logged in; the anonymous one sees login/register)
-    users = [q.user(k) for k in ("firm", "dept", "officer", "other_bank", "finoffice", "finance", "pboc", "cbirc", "admin",
+    users = [q.user(k) for k in ("firm", "dept", "officer", "finoffice", "finance", "pboc", "cbirc", "admin",
                                  "centre")]
     users += [j.user(k) for k in ("finance", "finoffice", "guarantee")]
     users += [r.user("finoffice"), r2.user("officer"), ds_user, f.user("finoffice")]
@@ -309,7 +318,6 @@ def _has_message(html: str) -> bool:
 @pytest.fixture
 def clean_calendar_year(ctx):
     from sqlalchemy import delete
-    from datetime import date
     from app.core.workdays import CalendarDay, CalendarYear
 
     def wipe():
