@@ -1,6 +1,8 @@
 """Data bound to its purpose: the borrower's view of its claim, litigation costs, exports, downloads, 403s."""
 from __future__ import annotations
 
+import pytest
+
 import io
 import json
 import zipfile
@@ -18,6 +20,9 @@ from app.fund import operations as fund
 from app.policies.models import Scheme
 from tests.conftest import PDF, application_form
 from tests.e2e.test_compensation_http import (claim_of, close_recovery, make_loan, ok, recover, report, review_all,
+
+pytestmark = pytest.mark.usefixtures("retire_new_schemes")
+
                                               submit_claim)
 
 D = Decimal

@@ -32,6 +32,9 @@ from app.core.timeutil import today
 from app.core.validation import MAX_FILES_PER_FIELD, MAX_VALUE_CHARS
 from tests.conftest import PDF, application_form
 
+pytestmark = pytest.mark.usefixtures("retire_new_schemes")
+
+
 EVERYWHERE = ["\x00", "ab\x00cd", "\u202e\u0645evil", "x\x07\x1by", "x" * (MAX_VALUE_CHARS + 1)]
 TEXT = EVERYWHERE + ["\u200b\u200c\u200d\u2060\ufeff"]
 NUMBER = EVERYWHERE + ["Infinity", "-Infinity", "NaN", "sNaN", "1e30", "-1e30", "18446744073709551616"]

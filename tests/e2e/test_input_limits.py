@@ -17,6 +17,9 @@ from app.workflow.models import HumanTask
 from tests.conftest import PDF, application_form
 from tests.e2e.test_access import _flow_to_bank
 
+pytestmark = pytest.mark.usefixtures("retire_new_schemes")
+
+
 
 def _apps(w):
     return db.session.scalar(select(func.count(LoanApplication.id)).where(LoanApplication.enterprise_id == w.firm.id))
