@@ -20,10 +20,9 @@ from app.fund import operations as fund
 from app.policies.models import Scheme
 from tests.conftest import PDF, application_form
 from tests.e2e.test_compensation_http import (claim_of, close_recovery, make_loan, ok, recover, report, review_all,
+                                              submit_claim)
 
 pytestmark = pytest.mark.usefixtures("retire_new_schemes")
-
-                                              submit_claim)
 
 D = Decimal
 
