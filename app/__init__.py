@@ -36,6 +36,9 @@ def create_app(config_override: dict | None = None) -> Flask:
     from app.core import security_headers
     security_headers.init_app(app)
 
+    from app.core import input_guard
+    input_guard.install(app)   # before the blueprints: their <int:...> routes take the 64-bit converter
+
     _import_models()
     _register_blueprints(app)
     _register_template_helpers(app)

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
+from forms.fields import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -9,7 +9,7 @@ from app.core.i18n import _l
 from forms.validators import fen_amount
 
 
-class ApplicationForm(FlaskForm):
+class ApplicationForm(Form):
     scheme_id = SelectField(_l("风险补偿政策"), coerce=int, validators=[InputRequired(_l("请选择政策"))])
     sector_id = SelectField(_l("所属行业"), coerce=int, validators=[InputRequired(_l("请选择所属行业"))])
     amount = DecimalField(_l("申请金额（元）"), places=2, validators=[

@@ -1,5 +1,5 @@
 """Forms of the compensation process: the overdue report, recovery entries, and one per user task."""
-from flask_wtf import FlaskForm
+from forms.fields import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
@@ -11,7 +11,7 @@ CLASSIFICATION_CHOICES = [("normal", _l("正常")), ("special_mention", _l("关�
                           ("doubtful", _l("可疑")), ("loss", _l("损失"))]
 
 
-class OverdueReportForm(FlaskForm):
+class OverdueReportForm(Form):
     overdue_on = DateField(_l("逾期日期"), validators=[InputRequired(_l("请填写逾期日期"))])
     overdue_principal = DecimalField(_l("逾期本金（元）"), places=2,
                                      validators=[InputRequired(_l("请填写逾期本金")), fen_amount()])
@@ -20,7 +20,7 @@ class OverdueReportForm(FlaskForm):
     note = TextAreaField(_l("逾期情况说明"), validators=[Length(max=4000)])
 
 
-class RecoveryForm(FlaskForm):
+class RecoveryForm(Form):
     kind = SelectField(_l("追偿方式"), choices=[("repayment", _l("企业还款")), ("collateral", _l("抵质押物处置")),
                                                 ("court", _l("法院强制执行")), ("guarantor", _l("保证人代偿"))],
                        validators=[InputRequired(_l("请选择追偿方式"))])
@@ -29,14 +29,15 @@ class RecoveryForm(FlaskForm):
     note = TextAreaField(_l("追偿措施说明"), validators=[Length(max=2000)])
 
 
-class LitigationCostForm(FlaskForm):
+class LitigationCostForm(Form):
     incurred_on = DateField(_l("发生日期"), validators=[InputRequired(_l("请填写日期"))])
     amount = DecimalField(_l("费用金额（元）"), places=2, validators=[InputRequired(_l("请填写金额")), fen_amount()])
     note = StringField(_l("费用内容（诉讼费、执行费、律师费等）"),
                        validators=[DataRequired(_l("请说明费用内容")), Length(max=300)])
+    document = MultipleFileField(_l("费用凭证（发票、法院收费票据等，PDF/JPG/PNG）"))
 
 
-class AdvanceDecisionForm(FlaskForm):
+class AdvanceDecisionForm(Form):
     decision = RadioField(_l("意见"), choices=[("approve", _l("同意")), ("refuse", _l("不同意"))],
                           validators=[InputRequired(_l("请选择意见"))])
     opinion = TextAreaField(_l("意见说明"), validators=[Length(max=4000)])
@@ -49,16 +50,16 @@ class AdvanceDecisionForm(FlaskForm):
         return ok
 
 
-class AdvancePayForm(FlaskForm):
+class AdvancePayForm(Form):
     note = TextAreaField(_l("拨付说明（凭证号等）"), validators=[Length(max=2000)])
 
 
-class RecoveryCloseForm(FlaskForm):
+class RecoveryCloseForm(Form):
     ended_on = DateField(_l("司法追偿结束日期"), validators=[InputRequired(_l("请填写司法追偿结束日期"))])
     note = TextAreaField(_l("追偿处置结果说明"), validators=[Length(max=4000)])
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(Form):
     classification = SelectField(_l("五级分类"), choices=CLASSIFICATION_CHOICES,
                                  validators=[InputRequired(_l("请选择五级分类"))])
     amount_recovered = DecimalField(_l("追偿金额（元）"), places=2,
@@ -73,7 +74,7 @@ class ClaimForm(FlaskForm):
     note = TextAreaField(_l("申请说明"), validators=[Length(max=4000)])
 
 
-class JointReviewForm(FlaskForm):
+class JointReviewForm(Form):
     decision = RadioField(_l("审核意见"), choices=[("approve", _l("同意补偿")), ("return", _l("退回银行补正")),
                                                    ("reject", _l("不予补偿"))],
                           validators=[InputRequired(_l("请选择审核意见"))])
@@ -88,12 +89,12 @@ class JointReviewForm(FlaskForm):
         return ok
 
 
-class PayoutLetterForm(FlaskForm):
+class PayoutLetterForm(Form):
     letter_no = StringField(_l("拨付函文号"), validators=[DataRequired(_l("请填写拨付函文号")), Length(max=60)])
     note = TextAreaField(_l("函件内容摘要"), validators=[Length(max=4000)])
 
 
-class DisburseForm(FlaskForm):
+class DisburseForm(Form):
     note = TextAreaField(_l("拨付说明（凭证号等）"), validators=[Length(max=2000)])
 
 

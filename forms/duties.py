@@ -1,4 +1,4 @@
-from flask_wtf import FlaskForm
+from forms.fields import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DecimalField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
@@ -8,7 +8,7 @@ from forms.validators import fen_amount
 from decimal import Decimal
 
 
-class MonthlyFilingForm(FlaskForm):
+class MonthlyFilingForm(Form):
     confirmed = BooleanField(_l("确认以上为本行上月发放的全部政策内贷款"))
     firm_count = IntegerField(_l("支持企业户数"), validators=[InputRequired(_l("请填写企业户数")), NumberRange(0, 100000)])
     loan_count = IntegerField(_l("贷款笔数"), validators=[InputRequired(_l("请填写贷款笔数")), NumberRange(0, 100000)])
@@ -22,7 +22,7 @@ class MonthlyFilingForm(FlaskForm):
             raise ValidationError(_l("请确认贷款清单"))
 
 
-class CreditDataUploadForm(FlaskForm):
+class CreditDataUploadForm(Form):
     files = MultipleFileField(_l("信用信息文件（PDF/JPG/PNG）"))
     record_count = IntegerField(_l("企业记录条数"), validators=[InputRequired(_l("请填写记录条数")), NumberRange(0, 10000000)])
     note = TextAreaField(_l("说明"), validators=[Length(max=2000)])

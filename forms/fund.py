@@ -1,7 +1,7 @@
 """Forms of the fund pages and of the rectification process (bpmn/rectification.bpmn)."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
+from forms.fields import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
@@ -12,7 +12,7 @@ from forms.validators import fen_amount
 MAX_AMOUNT = 10 ** 12
 
 
-class InflowForm(FlaskForm):
+class InflowForm(Form):
     """The finance bureau records money coming into the fund."""
     kind = SelectField(_l("资金类型"), validators=[InputRequired(_l("请选择资金类型"))])
     amount = DecimalField(_l("入账金额（元）"), places=2, validators=[Optional(), fen_amount(max_value=MAX_AMOUNT)])
@@ -29,23 +29,23 @@ class InflowForm(FlaskForm):
     memo = TextAreaField(_l("说明"), validators=[Length(max=1000)])
 
 
-class ResumeForm(FlaskForm):
+class ResumeForm(Form):
     reason = TextAreaField(_l("恢复业务的理由（如基金已补充、规模已调整）"),
                            validators=[DataRequired(_l("请填写恢复业务的理由")), Length(max=2000)])
 
 
-class ReviewAckForm(FlaskForm):
+class ReviewAckForm(Form):
     note = TextAreaField(_l("处理意见（如已提请调整基金规模）"),
                          validators=[DataRequired(_l("请填写处理意见")), Length(max=1000)])
 
 
-class RectificationReportForm(FlaskForm):
+class RectificationReportForm(Form):
     report = TextAreaField(_l("整改报告（原因分析、整改措施、不良贷款处置进展）"),
                            validators=[DataRequired(_l("请填写整改报告")), Length(max=8000)])
     files = MultipleFileField(_l("附件（PDF/JPG/PNG，可选）"))
 
 
-class RectificationReviewForm(FlaskForm):
+class RectificationReviewForm(Form):
     decision = RadioField(_l("审核结论"), choices=[("approve", _l("认可整改，恢复业务")),
                                                    ("return", _l("退回，继续整改"))],
                           validators=[InputRequired(_l("请选择审核结论"))])

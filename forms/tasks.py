@@ -1,15 +1,15 @@
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
+from forms.fields import Form
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, DecimalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.i18n import _l
-from forms.validators import fen_amount
+from forms.validators import decimal_range, fen_amount
 
 
-class DepartmentReviewForm(FlaskForm):
+class DepartmentReviewForm(Form):
     decision = RadioField(_l("审核结论"), choices=[
         ("recommend", _l("推荐至合作银行")), ("return", _l("退回补充材料")), ("reject", _l("不予推荐"))],
         validators=[InputRequired(_l("请选择审核结论"))])
@@ -18,19 +18,19 @@ class DepartmentReviewForm(FlaskForm):
                             validators=[DataRequired(_l("请填写审核意见")), Length(max=4000)])
 
 
-class EnterpriseSupplementForm(FlaskForm):
+class EnterpriseSupplementForm(Form):
     note = TextAreaField(_l("补充说明"), validators=[Length(max=4000)])
     files = MultipleFileField(_l("补充材料（PDF/JPG/PNG）"))
 
 
-class BankDueDiligenceForm(FlaskForm):
+class BankDueDiligenceForm(Form):
     decision = RadioField(_l("贷款决定"), choices=[("approve", _l("批准贷款")), ("decline", _l("不予贷款"))],
                           validators=[InputRequired(_l("请选择贷款决定"))])
     opinion = TextAreaField(_l("贷前调查意见"), validators=[Length(max=4000)])
     contract_no = StringField(_l("借款合同编号"), validators=[Optional(), Length(max=60)])
     amount = DecimalField(_l("贷款金额（元）"), places=2, validators=[Optional(), fen_amount()])
     annual_rate = DecimalField(_l("年利率（%）"), places=4, validators=[
-        Optional(), NumberRange(Decimal("0.0001"), Decimal("36"), _l("年利率应在 0 到 36% 之间"))])
+        Optional(), decimal_range("0.0001", "36", _l("年利率应在 0 到 36% 之间"))])
     term_months = IntegerField(_l("期限（月）"), validators=[Optional(), NumberRange(1, 360)])
     disbursed_on = DateField(_l("放款日期"), validators=[Optional()])
     product = SelectField(_l("贷款产品"), validators=[Optional()])
@@ -53,5 +53,5 @@ class BankDueDiligenceForm(FlaskForm):
         return ok
 
 
-class FilingAckForm(FlaskForm):
+class FilingAckForm(Form):
     note = TextAreaField(_l("备案意见"), validators=[Length(max=2000)])

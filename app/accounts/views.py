@@ -16,17 +16,19 @@ from app.accounts.throttle import login_limits
 from app.core.db import db
 from app.core.i18n import _, _l, localname
 from app.core.redirects import safe_next, safe_referrer
+from forms.fields import Form
 from forms.validators import uscc
 
 bp = Blueprint("accounts", __name__)
 
 
-class LoginForm(FlaskForm):
-    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名"))])
+class LoginForm(Form):
+    username = StringField(_l("用户名"), validators=[DataRequired(_l("请输入用户名")),
+                                                  Length(max=80, message=_l("用户名最多 80 个字符"))])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请输入密码"))])
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     firm_name = StringField(_l("企业名称"), validators=[DataRequired(_l("请填写企业名称")), Length(max=200)])
     uscc = StringField(_l("统一社会信用代码"), validators=[DataRequired(_l("请填写统一社会信用代码")), uscc])
     sector_id = SelectField(_l("所属行业"), coerce=int)

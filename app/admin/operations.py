@@ -20,6 +20,7 @@ from app.core import audit
 from app.core.db import db
 from app.core.i18n import _
 from app.core.uscc import validate as validate_uscc
+from app.core.validation import MAX_JSON_DEPTH, bad_character, json_depth, strings_in
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
 from app.policies.presets import preset_codes, preset_params
 from app.policies.params import KNOWN_ROLES, ParamsInvalid, parse_params
@@ -288,12 +289,29 @@ def remove_member(actor, scheme: Scheme, member: SchemeMember) -> None:
 
 def parse_params_text(text: str) -> dict:
     """The JSON editor's text as an object, or :class:`AdminError` with the line and column."""
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise AdminError(_("JSON 嵌套过深（最多 {n} 层）").format(n=MAX_JSON_DEPTH), "params")
     try:
-        params = json.loads(text)
+        params = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise AdminError(_("JSON 格式错误（第 {l} 行第 {c} 列）：{m}").format(l=exc.lineno, c=exc.colno, m=exc.msg),
                          "params")
+    except (ValueError, RecursionError):   # NaN/Infinity, or a nesting the depth count missed
+        raise AdminError(_("JSON 中不能使用 NaN 或 Infinity，也不能嵌套过深"), "params") from None
+    if any(bad_character(t) for t in strings_in(params)):
+        raise AdminError(_("参数中不能包含控制字符"), "params")
     return params
+
+
+def _refuse_constant(name):
+    raise ValueError(name)
+
+
+def _finite_float(text):
+    value = float(text)
+    if value in (float("inf"), float("-inf")):   # 1e400
+        raise ValueError(text)
+    return value
 
 
 def update_params(actor, scheme: Scheme, params, note: str, expected_version: int | None = None) -> list[dict]:

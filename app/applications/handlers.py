@@ -1,7 +1,6 @@
 """Task pages of the loan-application process (form keys named in bpmn/loan_application.bpmn)."""
 from __future__ import annotations
 
-from datetime import date
 
 from sqlalchemy import select
 
@@ -75,15 +74,9 @@ def _bank_prepare(form, ht, user):
 def _bank_context(ht, user):
     ctx = _common(ht, user)
     a = ctx["application"]
-    ctx["consent_ok"] = any(c.valid_on(date.today()) for c in _consents(a, user))
+    ctx["consent_ok"] = ops.consent_for(a, user.organisation_id) is not None
     ctx["params"] = a.scheme.params
     return ctx
-
-
-def _consents(a, user):
-    from app.applications.models import CreditConsent
-    return list(db.session.scalars(select(CreditConsent).where(
-        CreditConsent.enterprise_id == a.enterprise_id, CreditConsent.bank_id == user.organisation_id)))
 
 
 def _bank_submit(form, ht, user, written):

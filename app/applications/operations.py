@@ -364,24 +364,36 @@ def acknowledge_filing(task_id: int, user, note: str = ""):
 
 # ------------------------------------------------------------------ credit data
 
-def open_credit_data(user, enterprise_id: int, purpose: str = "贷前调查"):
-    """A bank officer opens a firm's credit data: needs a valid consent; always logged."""
-    day = today()
-    consent = None
-    if user.is_kind(OrgKind.bank):
-        consent = db.session.scalar(select(CreditConsent).where(
-            CreditConsent.enterprise_id == enterprise_id, CreditConsent.bank_id == user.organisation_id,
-            CreditConsent.revoked_at.is_(None), CreditConsent.valid_until >= day)
-            .order_by(CreditConsent.valid_until.desc()).limit(1))
+def consent_for(application: LoanApplication, bank_id: int, day: date | None = None) -> CreditConsent | None:
+    """The firm's authorisation that covers this application, for this bank, on this day.
+
+    An authorisation is given with one application (黔江 art.10: the financing application
+    together with the written authorisation): it opens the credit data for that application's
+    due diligence only, within its period — never for the firm's other applications.
+    """
+    day = day or today()
+    return db.session.scalar(select(CreditConsent).where(
+        CreditConsent.application_id == application.id, CreditConsent.enterprise_id == application.enterprise_id,
+        CreditConsent.bank_id == bank_id, CreditConsent.revoked_at.is_(None), CreditConsent.valid_until >= day)
+        .order_by(CreditConsent.valid_until.desc()).limit(1))
+
+
+def open_credit_data(user, application: LoanApplication):
+    """A bank officer opens a firm's credit data for one application: needs that application's
+    valid consent; every attempt is logged with the purpose (the application's due diligence)."""
+    consent = consent_for(application, user.organisation_id) if user.is_kind(OrgKind.bank) else None
+    if consent is not None and application.recommended_bank_id != user.organisation_id:
+        consent = None   # the bank is not (or no longer) the one doing this application's due diligence
     granted = consent is not None
-    db.session.add(CreditAccessLog(consent_id=consent.id if consent else None, enterprise_id=enterprise_id,
+    db.session.add(CreditAccessLog(consent_id=consent.id if consent else None, enterprise_id=application.enterprise_id,
                                    user_id=user.id, bank_id=user.organisation_id if user.is_kind("bank") else None,
-                                   what="企业信用信息（信用黔江）", purpose=purpose, granted=granted, at=now()))
+                                   what="企业信用信息（信用黔江）", purpose=f"贷前调查 {application.no}",  # source language
+                                   granted=granted, at=now()))
     db.session.flush()
     if not granted:
-        raise OperationError(_("没有该企业有效的征信查询授权，不能查看其信用信息"))
+        raise OperationError(_("没有该企业对本笔贷款申请的有效征信查询授权，不能查看其信用信息"))
     return consent, list(db.session.scalars(select(CreditRecord).where(
-        CreditRecord.enterprise_id == enterprise_id).order_by(CreditRecord.category, CreditRecord.period)))
+        CreditRecord.enterprise_id == application.enterprise_id).order_by(CreditRecord.category, CreditRecord.period)))
 
 
 # ------------------------------------------------------------------ access

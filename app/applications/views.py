@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 import app.applications.handlers  # noqa: F401  (registers the task pages)
@@ -136,18 +137,20 @@ def attachment(att_id):
     if att is None or att.subject_type != ops.SUBJECT:
         abort(404)
     _visible_or_404(att.subject_id)
-    return send_file(uploads.path_of(att.stored_name), mimetype=att.content_type,
-                     download_name=att.original_name, as_attachment=request.args.get("download") == "1")
+    return uploads.send_stored(att.stored_name, att.original_name, att.content_type)
 
 
-@bp.route("/<int:app_id>/credit", methods=["GET"])
+@bp.route("/<int:app_id>/credit", methods=["POST"])
 @login_required
 def credit(app_id):
+    """Opening the credit data writes the access log: a POST with the CSRF token, never a GET."""
     a = _visible_or_404(app_id)
     if not current_user.is_kind("bank"):
         abort(403)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
     try:
-        consent, records = ops.open_credit_data(current_user, a.enterprise_id, purpose=f"贷前调查 {a.no}")  # stored in the access log (source language)
+        consent, records = ops.open_credit_data(current_user, a)
     except ops.OperationError as exc:
         db.session.commit()  # the refused attempt stays in the access log
         flash(str(exc), "danger")

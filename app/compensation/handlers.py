@@ -36,7 +36,8 @@ def _context(ht, user):
     return {"claim": claim, "loan": claim.loan, "attachments": ops.attachments_of(claim.id),
             "events": audit.timeline(SUBJECT, claim.id), "classifications": CLASSIFICATIONS,
             "material_kinds": MATERIAL_KINDS, "recovered": ops.recovered_total(claim),
-            "costs": ops.costs_total(claim), "days_left": days_left(ht.due_at), "now": now(),
+            "costs": ops.costs_total(claim), "cost_documents": ops.cost_documents(claim),
+            "days_left": days_left(ht.due_at), "now": now(),
             "preview": None}
 
 

@@ -140,6 +140,14 @@ class CompensationClaim(db.Model):
     def can_record_recovery(self, user) -> bool:
         return user.organisation_id == self.bank_id
 
+    def shows_internals_to(self, user) -> bool:
+        """The joint-meeting members' opinions and the bank's claim materials are confidential to the
+        parties of the review: the borrower sees the status and the outcome only, unless the policy's
+        ``borrower_sees_claim_details`` parameter (default false) says otherwise."""
+        if user.organisation.kind != "enterprise":
+            return True
+        return self.scheme.params.borrower_sees_claim_details
+
 
 class Recovery(db.Model):
     """A recovery receipt: principal the bank got back (repayment, collateral, court, guarantor)."""

@@ -330,7 +330,22 @@ def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, n
     return rec
 
 
-def record_cost(user, claim_id: int, incurred_on: date, amount, note: str = "") -> LitigationCost:
+# Litigation costs reduce what a recovery after the payout returns to the fund (凌源 art.15), so an
+# inflated cost takes money from the fund.  Bound: all costs of one claim together may not exceed
+# the overdue principal at stake (spending more than can be recovered is never a recovery cost) nor
+# LITIGATION_COSTS_CAP — court fees for a 5,000,000 yuan dispute are about 46,800 yuan
+# (诉讼费用交纳办法 art.13), so 1,000,000 leaves ample room for enforcement and lawyers' fees.
+# Each entry needs its supporting document (invoice, court fee receipt) for the joint meeting.
+LITIGATION_COSTS_CAP = Decimal("1000000.00")
+COST_SUBJECT = "compensation_cost"
+
+
+def litigation_costs_limit(claim: CompensationClaim) -> Decimal:
+    return min(claim.overdue_principal, LITIGATION_COSTS_CAP)
+
+
+def record_cost(user, claim_id: int, incurred_on: date, amount, note: str = "", files=(),
+                written: list[str] | None = None) -> LitigationCost:
     claim = _claim_for_bank(user, claim_id)
     if claim.status not in RECOVERY_OPEN:
         raise OperationError(_("补偿申请审核、拨付期间不能登记费用"))
@@ -339,16 +354,49 @@ def record_cost(user, claim_id: int, incurred_on: date, amount, note: str = "") 
     amount = _money(amount, "amount")
     if amount <= 0:
         raise OperationError(_("金额必须大于零"), "amount")
+    limit = litigation_costs_limit(claim)
+    if costs_total(claim) + amount > limit:
+        raise OperationError(_("诉讼等费用累计不能超过 {limit} 元（逾期本金与 {cap} 元中的较小者），已登记 {done} 元")
+                             .format(limit=f"{limit:,}", cap=f"{LITIGATION_COSTS_CAP:,}",
+                                     done=f"{costs_total(claim):,}"), "amount")
     note = (note or "").strip()
     if not note:
         raise OperationError(_("请说明费用内容（诉讼费、执行费、律师费等）"), "note")
+    files = list(files)
+    if not files:
+        raise OperationError(_("请上传费用凭证（发票、法院收费票据等）"), "document")
+    for original_name, data in files:
+        uploads.inspect(data, original_name)
     cost = LitigationCost(claim_id=claim.id, incurred_on=incurred_on, amount=amount, note=note,
                           after_payout=fund_money_out(claim), recorded_by_id=user.id, created_at=now())
     db.session.add(cost)
+    db.session.flush()
+    written = written if written is not None else []
+    for original_name, data in files:
+        sf = uploads.store(data, original_name)
+        written.append(sf.stored_name)
+        db.session.add(Attachment(subject_type=COST_SUBJECT, subject_id=cost.id, kind="litigation_cost",
+                                  original_name=sf.original_name, content_type=sf.content_type, size=sf.size,
+                                  sha256=sf.sha256, stored_name=sf.stored_name, uploaded_by_id=user.id))
     claim.updated_at = now()
     audit.record(SUBJECT, claim.id, "cost_recorded", user, note, details={"amount": str(amount)})
     db.session.flush()
     return cost
+
+
+def cost_documents(claim: CompensationClaim) -> dict[int, list[Attachment]]:
+    """Each cost's supporting documents, for the claim page and the joint meeting's review."""
+    ids = [c.id for c in claim.costs]
+    docs: dict[int, list[Attachment]] = {i: [] for i in ids}
+    if ids:
+        for att in db.session.scalars(select(Attachment).where(
+                Attachment.subject_type == COST_SUBJECT, Attachment.subject_id.in_(ids)).order_by(Attachment.id)):
+            docs[att.subject_id].append(att)
+    return docs
+
+
+def claim_id_of_cost(cost_id: int) -> int | None:
+    return db.session.scalar(select(LitigationCost.claim_id).where(LitigationCost.id == cost_id))
 
 
 def close_recovery(task_id: int, user, ended_on: date, note: str = "") -> CompensationClaim:

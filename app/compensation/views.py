@@ -1,7 +1,9 @@
 """Compensation pages: the overdue report, the claim page, recovery entries, the financial office's dashboard."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from types import SimpleNamespace
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -14,6 +16,7 @@ from app.core import audit, uploads
 from app.core.db import db
 from app.core.i18n import _
 from app.core.timeutil import now, today
+from app.core.validation import integer_problem
 from app.loans.models import CLASSIFICATIONS, Loan
 from app.workflow import engine
 from app.workflow.models import HumanTask
@@ -34,7 +37,7 @@ def _visible_or_404(claim_id: int) -> CompensationClaim:
 def index():
     q = ops.visible_claims(current_user)
     loan_id = request.args.get("loan", type=int)
-    if loan_id:
+    if loan_id and integer_problem(loan_id) is None:
         q = q.where(CompensationClaim.loan_id == loan_id)
     claims = list(db.session.scalars(q.limit(500)))
     return render_template("compensation/index.html", claims=claims)
@@ -71,8 +74,14 @@ def report(loan_id):
     return render_template("compensation/report.html", form=form, loan=loan, existing=existing), status
 
 
-def _field_error(form, exc):
-    target = getattr(form, getattr(exc, "field", None) or "", None)
+def _may_record_or_403(claim):
+    """A party that may see the claim but not record on it (the borrower, a regulator) gets 403."""
+    if not claim.can_record_recovery(current_user):
+        abort(403)
+
+
+def _field_error(form, exc, default=None):
+    target = getattr(form, getattr(exc, "field", None) or default or "", None)
     if target is not None:
         target.errors = list(target.errors) + [str(exc)]
     else:
@@ -80,9 +89,12 @@ def _field_error(form, exc):
 
 
 def _show(claim, recovery_form=None, cost_form=None, status=200):
+    internals = claim.shows_internals_to(current_user)
     events = audit.timeline(SUBJECT, claim.id)
     if current_user.is_kind("enterprise"):
         events = [e for e in events if e.visible_to_enterprise]
+    if not internals:
+        events = _outcome_only(events)
     open_tasks = list(db.session.scalars(select(HumanTask).where(
         HumanTask.subject_type == SUBJECT, HumanTask.subject_id == claim.id, HumanTask.status == "open")
         .order_by(HumanTask.id)))
@@ -102,11 +114,21 @@ def _show(claim, recovery_form=None, cost_form=None, status=200):
     rounds = sorted({o.round for o in claim.opinions})
     return render_template(
         "compensation/show.html", claim=claim, loan=claim.loan, events=events, open_tasks=open_tasks,
-        attachments=ops.attachments_of(claim.id), material_kinds=MATERIAL_KINDS, can_record=can_record,
+        attachments=ops.attachments_of(claim.id) if internals else [], show_internals=internals,
+        material_kinds=MATERIAL_KINDS, can_record=can_record,
         recovery_form=recovery_form, cost_form=cost_form, classifications=CLASSIFICATIONS,
         recovered=ops.recovered_total(claim), costs=ops.costs_total(claim), returned=ops.returned_total(claim),
+        cost_documents=ops.cost_documents(claim), costs_limit=ops.litigation_costs_limit(claim),
         preview=preview, rounds=rounds, days_left={t.id: days_left(t.due_at) for t in open_tasks},
         now=now()), status
+
+
+def _outcome_only(events):
+    """The borrower's timeline: each step and when, without the members' individual opinions
+    (review_*) or anybody's remarks."""
+    return [SimpleNamespace(action=e.action, at=e.at, actor=e.actor, actor_org=e.actor_org, opinion="",
+                            details_dict=e.details_dict)
+            for e in events if not e.action.startswith("review_")]
 
 
 @bp.route("/<int:claim_id>")
@@ -119,6 +141,7 @@ def show(claim_id):
 @login_required
 def add_recovery(claim_id):
     claim = _visible_or_404(claim_id)
+    _may_record_or_403(claim)
     form = RecoveryForm()
     if form.validate_on_submit():
         try:
@@ -141,14 +164,19 @@ def add_recovery(claim_id):
 @login_required
 def add_cost(claim_id):
     claim = _visible_or_404(claim_id)
+    _may_record_or_403(claim)
     form = LitigationCostForm()
     if form.validate_on_submit():
+        written: list[str] = []
+        documents = [(f.filename, f.read()) for f in request.files.getlist("document") if f and f.filename]
         try:
-            ops.record_cost(current_user, claim.id, form.incurred_on.data, form.amount.data, form.note.data)
+            ops.record_cost(current_user, claim.id, form.incurred_on.data, form.amount.data, form.note.data,
+                            documents, written)
             db.session.commit()
-        except (ops.OperationError, engine.WorkflowError) as exc:
+        except (ops.OperationError, engine.WorkflowError, uploads.UploadError) as exc:
             db.session.rollback()
-            _field_error(form, exc)
+            uploads.discard(written)
+            _field_error(form, exc, default="document" if isinstance(exc, uploads.UploadError) else None)
         else:
             flash(_("已登记诉讼等费用"), "success")
             return redirect(url_for("compensation.show", claim_id=claim.id))
@@ -159,11 +187,12 @@ def add_cost(claim_id):
 @login_required
 def attachment(att_id):
     att = db.session.get(Attachment, att_id)
-    if att is None or att.subject_type != SUBJECT:
+    if att is None or att.subject_type not in (SUBJECT, ops.COST_SUBJECT):
         abort(404)
-    _visible_or_404(att.subject_id)
-    return send_file(uploads.path_of(att.stored_name), mimetype=att.content_type,
-                     download_name=att.original_name, as_attachment=request.args.get("download") == "1")
+    claim = _visible_or_404(att.subject_id if att.subject_type == SUBJECT else ops.claim_id_of_cost(att.subject_id))
+    if not claim.shows_internals_to(current_user):
+        abort(403)   # the bank's materials: the borrower sees the outcome, not the file
+    return uploads.send_stored(att.stored_name, att.original_name, att.content_type)
 
 
 @bp.route("/dashboard")

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import filetype
-from flask import current_app
+from flask import current_app, send_file
 
 from app.core.i18n import _
 
@@ -49,8 +51,37 @@ def store(data: bytes, original_name: str) -> StoredFile:
     tmp = folder / (name + ".part")
     tmp.write_bytes(data)
     os.replace(tmp, folder / name)
-    return StoredFile(name, os.path.basename(original_name)[:200] or "file", mime, len(data),
+    return StoredFile(name, safe_download_name(original_name, mime), mime, len(data),
                       hashlib.sha256(data).hexdigest())
+
+
+def safe_download_name(original_name: str, content_type: str) -> str:
+    """A name that is safe to offer for download: no path, no control, format (bidi override,
+    zero-width) or separator characters, and an extension from the allow-list that matches the
+    content — ``report.html`` holding a PDF becomes ``report_html.pdf``, ``x\u202Efdp.exe`` loses
+    its override and ends in ``.pdf``."""
+    ext = ALLOWED.get(content_type, "bin")
+    name = unicodedata.normalize("NFC", original_name or "")
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
+    stem, dot, given_ext = name.rpartition(".")
+    if not dot:
+        stem, given_ext = name, ""
+    if given_ext.lower() in (ext, "jpeg" if ext == "jpg" else ext):
+        given_ext = ""   # the right extension: dropped here, added back below
+    stem = re.sub(r'[<>:"|?*;]+', "_", stem).replace(".", "_").strip(" _") or "file"
+    if given_ext:
+        stem = f"{stem}_{given_ext}"
+    return f"{stem[:180]}.{ext}"
+
+
+def send_stored(stored_name: str, original_name: str, content_type: str):
+    """Serve an upload: always as an attachment, under a safe name, never sniffed into HTML."""
+    content_type = content_type if content_type in ALLOWED else "application/octet-stream"
+    resp = send_file(path_of(stored_name), mimetype=content_type, as_attachment=True,
+                     download_name=safe_download_name(original_name, content_type))
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
 
 
 def path_of(stored_name: str) -> Path:

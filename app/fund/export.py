@@ -1,11 +1,12 @@
-"""The ledger as an Excel workbook (openpyxl): amounts as exact numbers with two decimals."""
-from __future__ import annotations
+"""The ledger as an Excel workbook (openpyxl): amounts as exact numbers with two decimals.
 
-import io
+Rows go through ``app.core.exports.append_row``: text that looks like a formula stays text."""
+from __future__ import annotations
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from app.core.exports import append_row
 from app.core.i18n import _
 from app.core.timeutil import fmt
 from app.fund.models import DIRECTION_LABELS
@@ -13,26 +14,26 @@ from app.fund.models import DIRECTION_LABELS
 MONEY = "#,##0.00"
 
 
-def ledger_workbook(scheme, entries, balance, filters: str = "") -> bytes:
+def ledger_workbook(scheme, entries, balance, filters: str = "") -> Workbook:
     wb = Workbook()
     ws = wb.active
     ws.title = _("基金台账")
-    ws.append([scheme.name])
+    append_row(ws, [scheme.name])
     ws["A1"].font = Font(bold=True, size=13)
-    ws.append([_("当前余额（元）"), balance])
+    append_row(ws, [_("当前余额（元）"), balance])
     ws["B2"].number_format = MONEY
-    ws.append([_("筛选"), filters or _("全部")])
-    ws.append([])
+    append_row(ws, [_("筛选"), filters or _("全部")])
+    append_row(ws, [])
     header = [_("序号"), _("到账/记账日期"), _("类型"), _("方向"), _("金额（元）"), _("记账后余额（元）"),
               _("说明"), _("关联"), _("经办人"), _("经办单位"), _("记账时间"), _("幂等键")]
-    ws.append(header)
+    append_row(ws, header)
     for c in ws[5]:
         c.font = Font(bold=True)
     for e in entries:
-        ws.append([e.id, e.booked_on, e.kind_label, str(DIRECTION_LABELS[e.direction]), e.signed_amount,
-                   e.balance_after, e.memo, f"{e.ref_type}#{e.ref_id}" if e.ref_type else "",
-                   e.actor.display_name if e.actor else _("系统"), e.actor_org.name if e.actor_org else "",
-                   fmt(e.posted_at), e.key])
+        append_row(ws, [e.id, e.booked_on, e.kind_label, str(DIRECTION_LABELS[e.direction]), e.signed_amount,
+                        e.balance_after, e.memo, f"{e.ref_type}#{e.ref_id}" if e.ref_type else "",
+                        e.actor.display_name if e.actor else _("系统"), e.actor_org.name if e.actor_org else "",
+                        fmt(e.posted_at), e.key])
         row = ws.max_row
         ws.cell(row, 2).number_format = "yyyy-mm-dd"
         ws.cell(row, 5).number_format = MONEY
@@ -40,6 +41,4 @@ def ledger_workbook(scheme, entries, balance, filters: str = "") -> bytes:
     for col, width in zip("ABCDEFGHIJKL", (8, 14, 16, 8, 18, 20, 50, 18, 16, 24, 18, 40)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A6"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return wb

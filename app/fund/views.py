@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -12,6 +12,7 @@ import app.fund.handlers  # noqa: F401  (registers the rectification task pages)
 from app.applications.models import Attachment
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.exports import send_workbook
 from app.core.i18n import _, localname
 from app.core.timeutil import today
 from app.fund import operations as fund_ops
@@ -125,11 +126,8 @@ def export(scheme_id):
     entries = fund_ops.entries(scheme.id, kind=kind, date_from=d_from, date_to=d_to)
     label = "；".join(x for x in [str(KIND_LABELS[kind]) if kind else "", d_from and f"≥ {d_from}",
                                   d_to and f"≤ {d_to}"] if x)
-    data = ledger_workbook(scheme, entries, fund_ops.balance(scheme.id), label)
-    import io
-    return send_file(io.BytesIO(data), as_attachment=True,
-                     download_name=f"fund-ledger-{scheme.code}-{today():%Y%m%d}.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    wb = ledger_workbook(scheme, entries, fund_ops.balance(scheme.id), label)
+    return send_workbook(wb, f"fund-ledger-{scheme.code}-{today():%Y%m%d}.xlsx")
 
 
 @bp.route("/<int:scheme_id>/inflow", methods=["POST"])
@@ -219,8 +217,7 @@ def suspension_attachment(att_id):
     s = db.session.get(Suspension, att.subject_id)
     if s is None or not s.can_view(current_user):
         abort(404)
-    return send_file(uploads.path_of(att.stored_name), mimetype=att.content_type,
-                     download_name=att.original_name, as_attachment=True)
+    return uploads.send_stored(att.stored_name, att.original_name, att.content_type)
 
 
 __all__ = ["bp", "FundEntry"]

@@ -305,6 +305,7 @@ class SchemeParams(BaseModel):
     cap_per_loan: Money = None
     cap_per_bank: Money = None
     recovery_after_payout: Annotated[RecoveryRule | None, BeforeValidator(_recovery)] = None
+    borrower_sees_claim_details: Flag = False      # members' opinions and the bank's materials (default: not shown)
     rounding: Annotated[str, BeforeValidator(_choice(tuple(ROUNDING_RULES), required=True))]
 
     # thresholds

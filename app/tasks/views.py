@@ -9,6 +9,8 @@ from sqlalchemy import select
 from app.admin.views import admin_required
 from app.core.db import db
 from app.core.i18n import _
+from app.core.timeutil import today
+from app.core.validation import date_problem
 from app.tasks import jobs
 from app.tasks.celery_app import celery
 from app.tasks.models import JobRun
@@ -47,6 +49,10 @@ def run(name):
         day = date.fromisoformat(raw) if raw else None
     except ValueError:
         flash(_("日期格式应为 YYYY-MM-DD"), "danger")
+        return redirect(url_for("jobs.index"))
+    problem = date_problem(day, today()) if day else None
+    if problem:
+        flash(problem, "danger")
         return redirect(url_for("jobs.index"))
     jobs.enqueue(name, day)
     flash(_("已排队执行：{job}").format(job=jobs.JOBS[name].label), "success")

@@ -42,3 +42,19 @@ def live_server(app):
 def base_url(live_server):
     # replaces pytest-playwright's fallback fixture, which pytest 9 warns about (warnings are errors)
     return live_server
+
+
+@pytest.fixture
+def retire_new_schemes(ctx):
+    """Deactivate the schemes a test created, so session-wide jobs run later (monthly filing for every
+    active scheme's banks, in tests/integration/test_celery_brokers.py) do not grow with each test."""
+    from sqlalchemy import func, select, update
+
+    from app.core.db import db
+    from app.policies.models import Scheme
+    last = db.session.scalar(select(func.max(Scheme.id))) or 0
+    db.session.rollback()
+    yield
+    db.session.rollback()
+    db.session.execute(update(Scheme).where(Scheme.id > last).values(active=False))
+    db.session.commit()

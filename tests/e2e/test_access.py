@@ -81,21 +81,54 @@ def test_credit_data_needs_valid_consent_and_every_opening_is_logged(world, logi
     w = world()
     a, t = _flow_to_bank(w, login)
     # the recommended bank has consent: allowed and logged
-    assert login(w.user("officer")).get(f"/applications/{a.id}/credit").status_code == 200
+    assert login(w.user("officer")).post(f"/applications/{a.id}/credit").status_code == 200
     # revoke the consent: refused, and the refusal is logged too
     from app.applications.models import CreditConsent
     from app.core.timeutil import now
     for c in db.session.scalars(select(CreditConsent).where(CreditConsent.enterprise_id == w.firm.id)):
         c.revoked_at = now()
     db.session.commit()
-    r = login(w.user("officer2")).get(f"/applications/{a.id}/credit")
+    r = login(w.user("officer2")).post(f"/applications/{a.id}/credit")
     assert r.status_code == 302
     logs = db.session.scalars(select(CreditAccessLog).where(CreditAccessLog.enterprise_id == w.firm.id)
                               .order_by(CreditAccessLog.id)).all()
     assert [lg.granted for lg in logs] == [True, False]
     assert logs[1].user_id == w.u["officer2"].id
     # another bank cannot even reach the page
-    assert login(w.user("other_bank")).get(f"/applications/{a.id}/credit").status_code == 404
+    assert login(w.user("other_bank")).post(f"/applications/{a.id}/credit").status_code == 404
+
+
+def test_credit_data_opens_only_under_the_application_its_consent_was_given_with(world, login):
+    """An authorisation given with application B does not open the firm's data under application A."""
+    from app.applications.models import CreditConsent
+    from app.core.timeutil import now
+    w = world()
+    a, _t = _flow_to_bank(w, login)           # application A: consent to the bank
+    firm = login(w.user("firm"))
+    assert firm.post("/applications/new", data=application_form(w), content_type="multipart/form-data").status_code == 302
+    b = db.session.scalars(select(LoanApplication).where(LoanApplication.enterprise_id == w.firm.id)
+                           .order_by(LoanApplication.id.desc())).first()
+    assert b.id != a.id
+    consent_a = db.session.scalar(select(CreditConsent).where(CreditConsent.application_id == a.id))
+    consent_a.revoked_at = now()               # A's authorisation withdrawn; B's still valid
+    db.session.commit()
+    officer = login(w.user("officer"))
+    r = officer.post(f"/applications/{a.id}/credit")
+    assert r.status_code == 302               # refused, back to the application
+    assert "本笔贷款申请的有效征信查询授权" in officer.get(f"/applications/{a.id}").data.decode()
+    log = db.session.scalars(select(CreditAccessLog).where(CreditAccessLog.enterprise_id == w.firm.id)
+                             .order_by(CreditAccessLog.id.desc())).first()
+    assert not log.granted and log.consent_id is None and a.no in log.purpose
+
+
+def test_opening_credit_data_is_a_post_with_csrf(world, login, app):
+    w = world()
+    a, _t = _flow_to_bank(w, login)
+    officer = login(w.user("officer"))
+    assert officer.get(f"/applications/{a.id}/credit").status_code == 405   # a foreign page's <img> cannot open it
+    r = officer.post(f"/applications/{a.id}/credit", data={"csrf_token": "forged"})
+    assert r.status_code == 400
+    assert db.session.scalar(select(CreditAccessLog).where(CreditAccessLog.enterprise_id == w.firm.id)) is None
 
 
 def test_supervisor_releases_a_claimed_task(world, login):

@@ -152,7 +152,7 @@ def test_qianjiang_full_process(world, login):
     r = recover(bank, claim, "700000.00")          # more than the overdue principal left
     assert r.status_code == 400 and "累计收回本金不能超过逾期本金" in r.data.decode()
     ok(bank.post(f"/compensation/{claim.id}/costs", data={
-        "incurred_on": (today() - timedelta(days=60)).isoformat(), "amount": "8000.00", "note": "诉讼费"}))
+        "incurred_on": (today() - timedelta(days=60)).isoformat(), "amount": "8000.00", "note": "诉讼费", "document": (io.BytesIO(PDF), "receipt.pdf")}, content_type="multipart/form-data"))
     assert balance(w) == start                      # nothing paid yet, nothing returned
     close_recovery(w, bank, claim)
 
@@ -393,7 +393,7 @@ def test_lingyuan_loss_class_cap_majority_and_net_recovery_return(world, login):
     assert claim.status == "recovering" and not claim.advance_requested
     ok(recover(bank, claim, "100000.00"))
     ok(bank.post(f"/compensation/{claim.id}/costs", data={
-        "incurred_on": (today() - timedelta(days=45)).isoformat(), "amount": "20000.00", "note": "诉讼费、律师费"}))
+        "incurred_on": (today() - timedelta(days=45)).isoformat(), "amount": "20000.00", "note": "诉讼费、律师费", "document": (io.BytesIO(PDF), "receipt.pdf")}, content_type="multipart/form-data"))
     close_recovery(w, bank, claim)
     # only loans classified as loss may be claimed (凌源 art.14)
     r = submit_claim(w, bank, claim, "100000.00", "1920000.00", classification="doubtful")
@@ -415,7 +415,7 @@ def test_lingyuan_loss_class_cap_majority_and_net_recovery_return(world, login):
 
     # after the payout: recovered minus litigation costs, split by the payout ratio (30%)
     ok(bank.post(f"/compensation/{claim.id}/costs", data={
-        "incurred_on": (today() - timedelta(days=1)).isoformat(), "amount": "10000.00", "note": "执行费"}))
+        "incurred_on": (today() - timedelta(days=1)).isoformat(), "amount": "10000.00", "note": "执行费", "document": (io.BytesIO(PDF), "receipt.pdf")}, content_type="multipart/form-data"))
     ok(recover(bank, claim, "300000.00", "court", days_ago=1))
     claim = claim_of(loan)
     assert claim.recoveries[-1].fund_return == D("87000.00")

@@ -72,7 +72,8 @@ def test_full_flow_return_supplement_recommend_approve_file(world, login):
     assert r.status_code == 400
 
     # the officer opens the firm's credit data (consent exists) – logged
-    r = officer.get(f"/applications/{a.id}/credit")
+    assert officer.get(f"/applications/{a.id}/credit").status_code == 405   # opening writes the log: POST only
+    r = officer.post(f"/applications/{a.id}/credit")
     assert r.status_code == 200 and "纳税".encode() in r.data or r.status_code == 200
     log = db.session.scalar(select(CreditAccessLog).where(CreditAccessLog.enterprise_id == w.firm.id))
     assert log.granted and log.user_id == w.u["officer"].id
