@@ -8,6 +8,7 @@ from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+from app.core import errors
 from app.core.config import PROJECT_ROOT, load_config
 from app.core.db import db
 from app.core.i18n import babel, get_locale
@@ -18,8 +19,8 @@ migrate = Migrate()
 
 
 def create_app(config_override: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
-                static_folder=str(PROJECT_ROOT / "app" / "static"))
+    app = errors.Application(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                             static_folder=str(PROJECT_ROOT / "app" / "static"))
     app.config.update(load_config(config_override))
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -32,6 +33,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
 
+    errors.init_app(app)     # one transaction per request; domain errors and the 500 page
     _import_models()
     _register_blueprints(app)
     _register_template_helpers(app)

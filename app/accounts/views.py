@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.accounts import operations as ops
 from app.accounts.models import Sector
+from app.core import transaction
 from app.core.db import db
 from app.core.i18n import _, _l, localname
 from forms.validators import uscc
@@ -47,8 +48,8 @@ def index():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        result = ops.attempt_login(form.username.data.strip(), form.password.data, request.remote_addr)
-        db.session.commit()
+        with transaction.unit_of_work():   # the attempt is stored whatever the response (throttling), before the wait
+            result = ops.attempt_login(form.username.data.strip(), form.password.data, request.remote_addr)
         if result.wait_seconds:
             time.sleep(min(result.wait_seconds, current_app.config.get("LOGIN_SLEEP_CAP", 2)))
         if result.user:
@@ -83,10 +84,9 @@ def register():
                 legal_representative=form.legal_representative.data, contact_phone=form.contact_phone.data,
                 username=form.username.data, display_name=form.display_name.data, password=form.password.data)
         except ops.AccountError as exc:
-            db.session.rollback()
+            transaction.rollback()
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "danger")
         else:
-            db.session.commit()
             login_user(user)
             flash(_("注册成功"), "success")
             return redirect(url_for("tasks.queue"))

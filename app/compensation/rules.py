@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from app.core.errors import DomainError
 from app.core.i18n import N_
 from app.core.money import ROUNDING_LABELS, round_fen
 from app.workflow.sandbox import helper
@@ -66,7 +67,7 @@ def fund_share(params: dict, product: str) -> tuple[Decimal, str]:
             return Decimal(str(p["fund_share"])), f"产品“{p.get('name', product)}”分担比例"
     if params.get("fund_share") not in (None, ""):
         return Decimal(str(params["fund_share"])), "政策分担比例"
-    raise ValueError(f"政策未规定产品 {product} 的基金分担比例")
+    raise DomainError(f"政策未规定产品 {product} 的基金分担比例")   # a policy gap, shown to the user
 
 
 def pct(share: Decimal) -> str:

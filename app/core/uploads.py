@@ -10,12 +10,13 @@ from pathlib import Path
 import filetype
 from flask import current_app
 
+from app.core.errors import DomainError
 from app.core.i18n import _
 
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
-class UploadError(ValueError):
+class UploadError(DomainError):
     pass
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.core import uploads
+from app.core import transaction, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _, _l
 from app.core.timeutil import now
 from app.tasks_ui import queries
@@ -61,19 +62,17 @@ def show(task_id):
             error = _("请先认领该待办再处理")
         elif form.validate_on_submit():
             written: list[str] = []
+            transaction.on_rollback(lambda: uploads.discard(written))   # a refused or failed step keeps no files
             try:
                 message = handler.submit(form, ht, current_user, written)
-                db.session.commit()
                 flash(message, "success")
                 return redirect(url_for("tasks.queue"))
             except engine.WorkflowError as exc:
-                db.session.rollback()
-                uploads.discard(written)
+                transaction.rollback()
                 flash(str(exc), "warning")
                 return redirect(url_for("tasks.queue"))
-            except (ValueError, uploads.UploadError) as exc:
-                db.session.rollback()
-                uploads.discard(written)
+            except DomainError as exc:
+                transaction.rollback()
                 field = getattr(exc, "field", None)
                 if field and hasattr(form, field):
                     getattr(form, field).errors = list(getattr(form, field).errors) + [str(exc)]
@@ -92,10 +91,9 @@ def claim(task_id):
     _task_or_404(task_id)
     try:
         ops.claim(task_id, current_user)
-        db.session.commit()
         flash(_("已认领"), "success")
-    except (ops.OperationError, engine.WorkflowError) as exc:
-        db.session.rollback()
+    except DomainError as exc:
+        transaction.rollback()
         flash(str(exc), "warning")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -107,9 +105,8 @@ def release(task_id):
     _task_or_404(task_id)
     try:
         ops.release(task_id, current_user)
-        db.session.commit()
         flash(_("已释放，其他人员可认领"), "success")
-    except (ops.OperationError, engine.WorkflowError) as exc:
-        db.session.rollback()
+    except DomainError as exc:
+        transaction.rollback()
         flash(str(exc), "warning")
     return redirect(url_for("tasks.queue"))

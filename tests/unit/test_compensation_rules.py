@@ -4,6 +4,7 @@ from decimal import Decimal as D
 import pytest
 
 from app.compensation import rules
+from app.core.errors import DomainError
 from app.policies.presets import load_preset
 
 
@@ -69,7 +70,7 @@ def test_net_of_costs_return_is_cumulative():
 def test_yongchuan_share_by_product_and_unknown_product():
     p = load_preset("yongchuan_2023")
     assert rules.fund_share(p, "danbaodai")[0] == D("0.30")
-    with pytest.raises(ValueError):
+    with pytest.raises(DomainError):
         rules.fund_share(p, "nope")
 
 
