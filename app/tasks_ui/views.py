@@ -6,23 +6,13 @@ from flask_login import current_user, login_required
 from app.core import transaction, uploads
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import _, _l
+from app.core.i18n import _
 from app.core.timeutil import now
-from app.tasks_ui import queries
-from app.tasks_ui.registry import handler_for
+from app.tasks_ui import queries, registry
 from app.workflow import engine
 from app.workflow.models import HumanTask
-from forms import form_for
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-FORM_LABELS = {   # the queue shows {{ _(label) }}, so plain msgids added by other packages are translated too
-    "department_review": _l("部门审核推荐"), "enterprise_supplement": _l("企业补充材料"),
-    "bank_due_diligence": _l("银行贷前调查与审批"), "filing_ack": _l("贷款备案确认"),
-    "comp_advance_review": _l("先行代偿申请受理"), "comp_advance_approve": _l("先行代偿审批（区政府）"),
-    "comp_advance_pay": _l("先行代偿拨付"), "comp_recovery_close": _l("结束追偿"), "comp_claim": _l("提交风险补偿申请"),
-    "comp_joint_review": _l("联席会议审核"), "comp_payout_letter": _l("出具拨付函"), "comp_disburse": _l("拨付补偿资金"),
-}
 
 
 def _task_or_404(task_id: int) -> HumanTask:
@@ -41,7 +31,7 @@ def queue():
     org_id = current_user.organisation_id
     tasks = queries.open_tasks(org_id, form_key, sort, mine_user_id=current_user.id if mine else None)
     return render_template("tasks/queue.html", tasks=tasks, counts=queries.counts(org_id), sort=sort,
-                           form_key=form_key, mine=mine, labels=FORM_LABELS, now=now(),
+                           form_key=form_key, mine=mine, labels=registry.labels(), now=now(),
                            overdue=queries.overdue_count(org_id))
 
 
@@ -53,8 +43,8 @@ def show(task_id):
         who = ht.completed_by.display_name if ht.completed_by else "—"
         flash(_("该待办已由 {who} 处理完毕。").format(who=who), "info")
         return redirect(url_for("tasks.queue"))
-    handler = handler_for(ht.form_key)
-    form = form_for(ht.form_key)()
+    handler = registry.handler_for(ht.form_key)
+    form = handler.form()
     handler.prepare(form, ht, current_user)
     error = None
     if request.method == "POST":
