@@ -8,6 +8,7 @@ from flask_login import LoginManager, current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+from app.core import errors
 from app.core.config import PROJECT_ROOT, load_config
 from app.core.db import db
 from app.core.i18n import babel, get_locale
@@ -18,8 +19,8 @@ migrate = Migrate()
 
 
 def create_app(config_override: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"),
-                static_folder=str(PROJECT_ROOT / "app" / "static"))
+    app = errors.Application(__name__, template_folder=str(PROJECT_ROOT / "templates"),
+                             static_folder=str(PROJECT_ROOT / "app" / "static"))
     app.config.update(load_config(config_override))
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
 
@@ -39,6 +40,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     from app.core import input_guard
     input_guard.install(app)   # before the blueprints: their <int:...> routes take the 64-bit converter
 
+    errors.init_app(app)     # one transaction per request; domain errors and the 500 page
     _import_models()
     _register_blueprints(app)
     _register_template_helpers(app)

@@ -1,6 +1,6 @@
 import click
 
-from app.core.db import db
+from app.core.transaction import unit_of_work
 
 
 def register(app):
@@ -29,8 +29,8 @@ def register(app):
     def deploy():
         """Deploy every BPMN file in bpmn/ (new versions by content hash)."""
         from app.workflow.engine import deploy_directory
-        rows = deploy_directory()
-        db.session.commit()
+        with unit_of_work():
+            rows = deploy_directory()
         for r in rows:
             click.echo(f"{r.process_id} v{r.version} {r.content_hash[:12]}")
 
@@ -39,8 +39,8 @@ def register(app):
     def demo(password):
         """Load demo organisations, users and schemes (idempotent) and print the logins."""
         from app.demo import load_demo
-        logins = load_demo(password)
-        db.session.commit()
+        with unit_of_work():
+            logins = load_demo(password)
         click.echo(f"{'role':<22}{'organisation':<34}{'login':<16}password")
         for role, org, login in logins:
             click.echo(f"{role:<22}{org:<34}{login:<16}{password}")
@@ -48,8 +48,8 @@ def register(app):
 
 def _upgrade_engine_state():
     from app.workflow.engine import upgrade_engine_state
-    counts = upgrade_engine_state()
-    db.session.commit()
+    with unit_of_work():
+        counts = upgrade_engine_state()
     if counts["specs"] or counts["instances"]:
         click.echo(f"engine state migrated: {counts['specs']} specs, {counts['instances']} instances")
 
@@ -57,6 +57,6 @@ def _upgrade_engine_state():
 def _reference():
     from app.policies.rates import seed_reference_rates
     from app.workflow.engine import deploy_directory
-    seed_reference_rates()
-    deploy_directory()
-    db.session.commit()
+    with unit_of_work():
+        seed_reference_rates()
+        deploy_directory()

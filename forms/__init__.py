@@ -1,19 +1,3 @@
-"""One WTForms form per user task, found by the form key the BPMN names (``formKey`` property)."""
+"""The WTForms forms, one module per feature.  A user task's form is found by its form key in the one
+registry of form keys, app/tasks_ui/registry.py (each feature's handlers.py registers its keys)."""
 from forms.application import ApplicationForm  # noqa: F401
-from forms.tasks import (BankDueDiligenceForm, DepartmentReviewForm, EnterpriseSupplementForm,
-                         FilingAckForm)
-
-TASK_FORMS = {
-    "department_review": DepartmentReviewForm,
-    "enterprise_supplement": EnterpriseSupplementForm,
-    "bank_due_diligence": BankDueDiligenceForm,
-    "filing_ack": FilingAckForm,
-}
-
-
-def register_task_form(key: str, form_cls) -> None:
-    TASK_FORMS[key] = form_cls
-
-
-def form_for(key: str):
-    return TASK_FORMS[key]

@@ -97,14 +97,3 @@ class PayoutLetterForm(Form):
 class DisburseForm(Form):
     note = TextAreaField(_l("拨付说明（凭证号等）"), validators=[Length(max=2000)])
 
-
-TASK_FORMS = {
-    "comp_advance_review": AdvanceDecisionForm,
-    "comp_advance_approve": AdvanceDecisionForm,
-    "comp_advance_pay": AdvancePayForm,
-    "comp_recovery_close": RecoveryCloseForm,
-    "comp_claim": ClaimForm,
-    "comp_joint_review": JointReviewForm,
-    "comp_payout_letter": PayoutLetterForm,
-    "comp_disburse": DisburseForm,
-}

@@ -1,4 +1,3 @@
-from decimal import Decimal
 
 from forms.fields import Form
 from flask_wtf.file import MultipleFileField

@@ -9,12 +9,13 @@ from app.accounts.models import LoginAttempt, Organisation, OrgKind, Sector, Use
 from app.accounts.names import password_problem, username_key, username_problem
 from app.core import audit
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
 from app.core.uscc import validate as validate_uscc
 
 
-class AccountError(ValueError):
+class AccountError(DomainError):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field

@@ -3,7 +3,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter import RateLimitExceeded
 from flask_login import current_user, login_required, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -13,6 +12,7 @@ from app.accounts import sessions
 from app.accounts.models import LoginAttempt, Organisation, Sector
 from app.accounts.names import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from app.accounts.throttle import login_limits
+from app.core import transaction
 from app.core.db import db
 from app.core.i18n import _, _l, localname
 from app.core.redirects import safe_next, safe_referrer
@@ -41,7 +41,7 @@ class RegisterForm(Form):
     password2 = PasswordField(_l("确认密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField(_l("当前密码"), validators=[DataRequired(_l("请输入当前密码"))])
     password = PasswordField(_l("新密码"), validators=[
         DataRequired(_l("请设置新密码")),
@@ -50,7 +50,7 @@ class PasswordChangeForm(FlaskForm):
     confirm = PasswordField(_l("再次输入新密码"), validators=[EqualTo("password", _l("两次输入的密码不一致"))])
 
 
-class VerificationForm(FlaskForm):
+class VerificationForm(Form):
     opinion = TextAreaField(_l("意见"), validators=[Optional(), Length(max=500)])
 
 
@@ -66,8 +66,8 @@ def index():
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        result = ops.attempt_login(form.username.data.strip(), form.password.data, request.remote_addr)
-        db.session.commit()
+        with transaction.unit_of_work():   # the attempt is stored whatever the response (throttling)
+            result = ops.attempt_login(form.username.data.strip(), form.password.data, request.remote_addr)
         if result.user:
             sessions.start(result.user)
             return redirect(safe_next(url_for("tasks.queue")))
@@ -80,8 +80,8 @@ def login():
 def login_throttled(_exc):
     username = (request.form.get("username") or "")[:80]
     current_app.logger.warning("login throttled for %r from %s", username, request.remote_addr)
-    db.session.add(LoginAttempt(username=username, success=False, remote_addr=request.remote_addr))
-    db.session.commit()
+    with transaction.unit_of_work():   # a 429 rolls the request back; the attempt is kept
+        db.session.add(LoginAttempt(username=username, success=False, remote_addr=request.remote_addr))
     form = LoginForm()
     form.username.data = (request.form.get("username") or "")[:80]
     form.username.errors = [_("登录失败次数过多，请稍后再试")]
@@ -92,7 +92,6 @@ def login_throttled(_exc):
 @login_required
 def logout():
     ops.logout(current_user._get_current_object())
-    db.session.commit()
     logout_user()
     sessions.forget()
     return redirect(url_for("accounts.login"))
@@ -107,10 +106,9 @@ def password():
         try:
             ops.change_password(user, form.current.data, form.password.data)
         except ops.AccountError as exc:
-            db.session.rollback()
+            transaction.rollback()
             getattr(form, exc.field).errors.append(str(exc))
         else:
-            db.session.commit()
             sessions.start(user)          # this session goes on; every other one has ended
             flash(_("密码已修改，其他设备上的登录已退出"), "success")
             return redirect(url_for("tasks.queue"))
@@ -143,16 +141,16 @@ def decide(org_id):
         abort(404)
     form = VerificationForm()
     if not form.validate_on_submit():
-        abort(400)
+        return render_template("accounts/verification.html", firms=ops.firms_to_verify(current_user),
+                               form=form), 400
     verified = request.form.get("decision") == "verify"
     try:
         ops.decide_verification(current_user, org, verified, form.opinion.data)
     except ops.AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "danger")
+        transaction.rollback()
+        form.opinion.errors = list(form.opinion.errors) + [str(exc)]
         return render_template("accounts/verification.html", firms=ops.firms_to_verify(current_user),
                                form=form), 400
-    db.session.commit()
     flash((_("已认证 {name}") if verified else _("已不予认证 {name}")).format(name=org.name), "success")
     return redirect(url_for("accounts.verification"))
 
@@ -168,10 +166,9 @@ def register():
                 legal_representative=form.legal_representative.data, contact_phone=form.contact_phone.data,
                 username=form.username.data, display_name=form.display_name.data, password=form.password.data)
         except ops.AccountError as exc:
-            db.session.rollback()
+            transaction.rollback()
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "danger")
         else:
-            db.session.commit()
             sessions.start(user)
             flash(_("注册成功，请等待行业主管部门认证"), "success")
             return redirect(url_for("accounts.pending"))

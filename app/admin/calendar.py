@@ -2,16 +2,14 @@
 and mark the year complete (app/core/workdays.py uses the entries over the library)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.admin.views import admin_required
-from app.core import audit, workdays
+from app.core import audit, transaction, workdays
 from app.core.db import db
 from app.core.i18n import _
-from app.core.timeutil import today
+from app.core.timeutil import parse_date, today
 from forms.calendar import CalendarCompleteForm, CalendarDaysForm, CalendarYearForm
 
 bp = Blueprint("calendar", __name__, url_prefix="/admin/calendar")
@@ -56,11 +54,10 @@ def enter(year):
     if form.validate_on_submit():
         try:
             rows = workdays.enter_days(year, current_user, form.holidays.data, form.workdays.data)
-            db.session.commit()
             flash(_("已录入 {n} 天").format(n=len(rows)), "success")
             return redirect(url_for("calendar.year", year=year))
         except workdays.CalendarEntryError as exc:
-            db.session.rollback()
+            transaction.rollback()
             f = getattr(form, exc.field or "holidays")
             f.errors = list(f.errors) + [str(exc)]
     return _year_page(year, days_form=form, status=400)
@@ -69,21 +66,17 @@ def enter(year):
 @bp.route("/<int:year>/days/<day>/delete", methods=["POST"])
 @admin_required
 def delete(year, day):
-    try:
-        d = date.fromisoformat(day)
-    except ValueError:
-        abort(404)
-    if d.year != year:
+    d = parse_date(day)
+    if d is None or d.year != year:
         abort(404)
     from flask_wtf import FlaskForm
     if not FlaskForm().validate_on_submit():
         abort(400)
     try:
         workdays.remove_day(d, current_user)
-        db.session.commit()
         flash(_("已删除 {d} 的录入").format(d=d), "success")
     except workdays.CalendarEntryError as exc:
-        db.session.rollback()
+        transaction.rollback()
         flash(str(exc), "warning")
     return redirect(url_for("calendar.year", year=year))
 
@@ -95,11 +88,10 @@ def complete(year):
     if form.validate_on_submit():
         try:
             workdays.mark_complete(year, current_user, form.note.data)
-            db.session.commit()
             flash(_("{y} 年工作日历已标记为录入完成").format(y=year), "success")
             return redirect(url_for("calendar.year", year=year))
         except workdays.CalendarEntryError as exc:
-            db.session.rollback()
+            transaction.rollback()
             form.note.errors = list(form.note.errors) + [str(exc)]
     return _year_page(year, complete_form=form, status=400)
 
@@ -112,9 +104,8 @@ def reopen(year):
         abort(400)
     try:
         workdays.reopen_year(year, current_user)
-        db.session.commit()
         flash(_("{y} 年已撤销完成标记，可继续修改").format(y=year), "success")
     except workdays.CalendarEntryError as exc:
-        db.session.rollback()
+        transaction.rollback()
         flash(str(exc), "warning")
     return redirect(url_for("calendar.year", year=year))

@@ -18,6 +18,7 @@ from app.accounts.names import PASSWORD_MIN_LENGTH, password_problem, username_k
 from app.accounts.operations import create_user as _create_user
 from app.core import audit
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.uscc import validate as validate_uscc
 from app.core.validation import MAX_JSON_DEPTH, bad_character, json_depth, strings_in
@@ -31,7 +32,7 @@ MEMBER_ROLES = KNOWN_ROLES          # a member's role is its organisation's kind
 RATE_KINDS = ("pboc_benchmark", "lpr")
 
 
-class AdminError(ValueError):
+class AdminError(DomainError):
     def __init__(self, message, field=None):
         super().__init__(message)
         self.field = field

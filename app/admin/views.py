@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app.accounts.models import ORG_KIND_LABELS, Organisation, OrgKind, Sector, User
 from app.admin import operations as ops
-from app.core import audit
+from app.core import audit, transaction
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import load_preset, preset_codes
@@ -34,7 +35,7 @@ def admin_required(fn):
 
 def _refuse(form, exc: ops.AdminError, default_field: str):
     """Show an operation's refusal next to its field, after undoing anything it flushed."""
-    db.session.rollback()
+    transaction.rollback()
     if exc.field is None and not getattr(exc, "errors", None):   # not about one field: say it on top
         flash(str(exc), "danger")
         return
@@ -90,7 +91,6 @@ def org_new():
             org = ops.create_organisation(current_user, kind=form.kind.data, name=form.name.data,
                                           name_en=form.name_en.data, code=form.code.data,
                                           sector_ids=form.sector_ids.data)
-            db.session.commit()
             flash(_("已创建机构“{n}”").format(n=org.name), "success")
             return redirect(url_for("admin.org", org_id=org.id))
         except ops.AdminError as exc:
@@ -120,7 +120,6 @@ def org(org_id):
         try:
             ops.update_organisation(current_user, org, kind=form.kind.data, name=form.name.data,
                                     name_en=form.name_en.data, code=form.code.data, sector_ids=form.sector_ids.data)
-            db.session.commit()
             flash(_("已保存"), "success")
             return redirect(url_for("admin.org", org_id=org.id))
         except ops.AdminError as exc:
@@ -139,7 +138,6 @@ def user_new(org_id):
             user = ops.create_user(current_user, org, username=form.username.data,
                                    display_name=form.display_name.data, password=form.password.data,
                                    email=form.email.data, is_supervisor=form.is_supervisor.data)
-            db.session.commit()
             flash(_("已创建用户 {u}").format(u=user.username), "success")
             return redirect(url_for("admin.org", org_id=org.id))
         except ops.AdminError as exc:
@@ -156,10 +154,9 @@ def user_active(user_id):
     active = request.form.get("active") == "1"
     try:
         ops.set_user_active(current_user, user, active)
-        db.session.commit()
         flash((_("已启用 {u}") if active else _("已停用 {u}")).format(u=user.username), "success")
     except ops.AdminError as exc:
-        db.session.rollback()
+        transaction.rollback()
         flash(str(exc), "danger")
         return _org_page(_get(Organisation, user.organisation_id), status=400)
     return redirect(url_for("admin.org", org_id=user.organisation_id))
@@ -173,7 +170,6 @@ def user_password(user_id):
     if form.validate_on_submit():
         try:
             ops.reset_password(current_user, user, form.password.data)
-            db.session.commit()
             flash(_("已重置 {u} 的密码").format(u=user.username), "success")
             return redirect(url_for("admin.org", org_id=user.organisation_id))
         except ops.AdminError as exc:
@@ -191,7 +187,6 @@ def blacklist(org_id):
     if form.validate_on_submit():
         try:
             (ops.unblacklist if remove else ops.blacklist)(current_user, org, form.reason.data)
-            db.session.commit()
             flash(_("已移出黑名单") if remove else _("已列入黑名单"), "success")
             return redirect(url_for("admin.org", org_id=org.id))
         except ops.AdminError as exc:
@@ -220,7 +215,6 @@ def sectors():
         try:
             s = ops.save_sector(None, code=form.code.data, name=form.name.data, name_en=form.name_en.data,
                                 department_id=form.department_id.data)
-            db.session.commit()
             flash(_("已添加行业“{n}”").format(n=s.name), "success")
             return redirect(url_for("admin.sectors"))
         except ops.AdminError as exc:
@@ -238,7 +232,6 @@ def sector(sector_id):
         try:
             ops.save_sector(s, code=form.code.data, name=form.name.data, name_en=form.name_en.data,
                             department_id=form.department_id.data)
-            db.session.commit()
             flash(_("已保存"), "success")
             return redirect(url_for("admin.sectors"))
         except ops.AdminError as exc:
@@ -263,7 +256,6 @@ def schemes():
         try:
             scheme = ops.create_scheme(current_user, preset=form.preset.data, code=form.code.data,
                                        name=form.name.data or "", name_en=form.name_en.data or "")
-            db.session.commit()
             flash(_("已创建政策“{n}”，请添加成员单位").format(n=scheme.name), "success")
             return redirect(url_for("admin.scheme", scheme_id=scheme.id))
         except ops.AdminError as exc:
@@ -313,7 +305,6 @@ def member_add(scheme_id):
     if form.validate_on_submit():
         try:
             ops.add_member(current_user, scheme, form.organisation_id.data, form.role.data)
-            db.session.commit()
             flash(_("已添加成员"), "success")
             return redirect(url_for("admin.scheme", scheme_id=scheme.id))
         except ops.AdminError as exc:
@@ -331,7 +322,6 @@ def member_remove(scheme_id, member_id):
         abort(404)
     _csrf_ok()
     ops.remove_member(current_user, scheme, member)
-    db.session.commit()
     flash(_("已移除成员"), "success")
     return redirect(url_for("admin.scheme", scheme_id=scheme.id))
 
@@ -346,7 +336,6 @@ def params(scheme_id):
             expected = int(form.version.data) if (form.version.data or "").isdigit() else None
             changes = ops.update_params(current_user, scheme, ops.parse_params_text(form.params.data),
                                         form.note.data, expected_version=expected)
-            db.session.commit()
             flash(_("已保存为第 {v} 版（{n} 项变更）").format(v=scheme.params_version, n=len(changes)), "success")
             return redirect(url_for("admin.scheme", scheme_id=scheme.id))
         except ops.AdminError as exc:
@@ -367,7 +356,6 @@ def rates():
             ops.add_reference_rate(current_user, kind=form.kind.data, effective_from=form.effective_from.data,
                                    min_months=form.min_months.data, max_months=form.max_months.data,
                                    rate=form.rate.data, source=form.source.data)
-            db.session.commit()
             flash(_("已添加参考利率"), "success")
             return redirect(url_for("admin.rates"))
         except ops.AdminError as exc:
@@ -390,9 +378,8 @@ def deploy():
     _csrf_ok()
     try:
         new = ops.deploy_now(current_user)
-        db.session.commit()
-    except Exception as exc:   # a diagram that does not parse: nothing deployed, the reason shown
-        db.session.rollback()
+    except DomainError as exc:   # a diagram that does not parse: nothing deployed, the reason shown
+        transaction.rollback()
         flash(_("部署失败：{e}").format(e=exc), "danger")
         return redirect(url_for("admin.processes"))
     if new:

@@ -8,10 +8,11 @@ from app.applications import operations as ops
 from app.applications.models import LoanApplication
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _, localname
+from app.core.i18n import N_, _, localname
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
 from app.tasks_ui.registry import TaskHandler, register
+from forms.tasks import BankDueDiligenceForm, DepartmentReviewForm, EnterpriseSupplementForm, FilingAckForm
 
 
 def _app(ht) -> LoanApplication:
@@ -42,7 +43,8 @@ def _dept_submit(form, ht, user, written):
             "return": _("已退回企业补充材料"), "reject": _("已作出不予推荐决定")}[form.decision.data]
 
 
-register(TaskHandler("department_review", "tasks/department_review.html", _dept_prepare, _common, _dept_submit))
+register(TaskHandler("department_review", DepartmentReviewForm, N_("部门审核推荐"),
+                     "tasks/department_review.html", _dept_prepare, _common, _dept_submit))
 
 
 # ---- enterprise supplement
@@ -53,8 +55,8 @@ def _supp_submit(form, ht, user, written):
     return _("补充材料已提交，等待部门重新审核")
 
 
-register(TaskHandler("enterprise_supplement", "tasks/enterprise_supplement.html",
-                     lambda f, h, u: None, _common, _supp_submit))
+register(TaskHandler("enterprise_supplement", EnterpriseSupplementForm, N_("企业补充材料"),
+                     "tasks/enterprise_supplement.html", lambda f, h, u: None, _common, _supp_submit))
 
 
 # ---- bank due diligence
@@ -92,8 +94,8 @@ def _bank_submit(form, ht, user, written):
     return _("贷款 {no} 已批准，已提交备案").format(no=loan.no)
 
 
-register(TaskHandler("bank_due_diligence", "tasks/bank_due_diligence.html", _bank_prepare, _bank_context,
-                     _bank_submit, needs_claim=True))
+register(TaskHandler("bank_due_diligence", BankDueDiligenceForm, N_("银行贷前调查与审批"),
+                     "tasks/bank_due_diligence.html", _bank_prepare, _bank_context, _bank_submit, needs_claim=True))
 
 
 # ---- filing acknowledgement
@@ -108,4 +110,5 @@ def _filing_submit(form, ht, user, written):
     return _("贷款 {no} 备案已确认").format(no=loan.no)
 
 
-register(TaskHandler("filing_ack", "tasks/filing_ack.html", lambda f, h, u: None, _filing_context, _filing_submit))
+register(TaskHandler("filing_ack", FilingAckForm, N_("贷款备案确认"),
+                     "tasks/filing_ack.html", lambda f, h, u: None, _filing_context, _filing_submit))

@@ -17,6 +17,7 @@ from app.applications.models import (Attachment, CreditAccessLog, CreditConsent,
                                      LoanApplication)
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _, localname, source_language
 from app.core.money import yuan
 from app.core.timeutil import now, today
@@ -29,7 +30,7 @@ from app.workflow import engine
 SUBJECT = "loan_application"
 
 
-class OperationError(ValueError):
+class OperationError(DomainError):
     """A business rule refused the action; the message is for the user."""
 
     def __init__(self, message: str, field: str | None = None):

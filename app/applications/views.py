@@ -11,8 +11,9 @@ import app.applications.handlers  # noqa: F401  (registers the task pages)
 from app.accounts.models import Sector
 from app.applications import operations as ops
 from app.applications.models import Attachment, CREDIT_CATEGORIES, LoanApplication
-from app.core import audit, uploads
+from app.core import audit, transaction, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _, localname
 from app.core.timeutil import today
 from app.loans.models import Loan
@@ -67,6 +68,7 @@ def new():
     schemes = _fill_choices(form)
     if form.validate_on_submit():
         written: list[str] = []
+        transaction.on_rollback(lambda: uploads.discard(written))   # a refused or failed request keeps no files
         licence = [(f.filename, f.read()) for f in request.files.getlist("business_licence") if f and f.filename]
         statements = [(f.filename, f.read()) for f in request.files.getlist("financial_statements") if f and f.filename]
         if _file_errors(form, {"business_licence": licence, "financial_statements": statements}):
@@ -80,19 +82,13 @@ def new():
                 consent_valid_until=form.consent_valid_until.data, consent_purpose=form.consent_purpose.data,
                 credit_rating=form.credit_rating.data or None, first_loan=form.first_loan.data),
                 licence, statements, written)
-            db.session.commit()
-        except (ops.OperationError, uploads.UploadError) as exc:
-            db.session.rollback()
-            uploads.discard(written)
+        except DomainError as exc:
+            transaction.rollback()
             target = getattr(form, getattr(exc, "field", None) or "", None)
             if target is not None:
                 target.errors = list(target.errors) + [str(exc)]
             else:
                 flash(str(exc), "danger")
-        except Exception:
-            db.session.rollback()
-            uploads.discard(written)
-            raise
         else:
             flash(_("贷款需求 {no} 已提交，等待 {dept} 审核").format(no=a.no, dept=localname(a.department)), "success")
             return redirect(url_for("applications.show", app_id=a.id))
@@ -151,11 +147,9 @@ def credit(app_id):
         abort(400)
     try:
         consent, records = ops.open_credit_data(current_user, a)
-    except ops.OperationError as exc:
-        db.session.commit()  # the refused attempt stays in the access log
+    except ops.OperationError as exc:   # not rolled back: the redirect commits the refused attempt's access log
         flash(str(exc), "danger")
         return redirect(url_for("applications.show", app_id=a.id))
-    db.session.commit()
     return render_template("applications/credit.html", application=a, consent=consent, records=records,
                            categories=CREDIT_CATEGORIES)
 

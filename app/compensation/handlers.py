@@ -7,15 +7,12 @@ from app.compensation import operations as ops
 from app.compensation.models import MATERIAL_KINDS, SUBJECT, CompensationClaim
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import N_, _
 from app.core.timeutil import now, today
 from app.loans.models import CLASSIFICATIONS
 from app.tasks_ui.registry import TaskHandler, register
-from forms import register_task_form
-from forms.compensation import TASK_FORMS
-
-for _key, _cls in TASK_FORMS.items():
-    register_task_form(_key, _cls)
+from forms.compensation import (AdvanceDecisionForm, AdvancePayForm, ClaimForm, DisburseForm, JointReviewForm,
+                                PayoutLetterForm, RecoveryCloseForm)
 
 
 def _claim(ht) -> CompensationClaim:
@@ -61,9 +58,12 @@ def _adv_pay_submit(form, ht, user, written):
     return _("已从风险补偿资金先行代偿 {amount} 元").format(amount=f"{claim.advance_amount:,}")
 
 
-register(TaskHandler("comp_advance_review", "compensation/task_advance.html", _noop, _context, _adv_review_submit))
-register(TaskHandler("comp_advance_approve", "compensation/task_advance.html", _noop, _context, _adv_approve_submit))
-register(TaskHandler("comp_advance_pay", "compensation/task_advance_pay.html", _noop, _context, _adv_pay_submit))
+register(TaskHandler("comp_advance_review", AdvanceDecisionForm, N_("先行代偿申请受理"),
+                     "compensation/task_advance.html", _noop, _context, _adv_review_submit))
+register(TaskHandler("comp_advance_approve", AdvanceDecisionForm, N_("先行代偿审批（区政府）"),
+                     "compensation/task_advance.html", _noop, _context, _adv_approve_submit))
+register(TaskHandler("comp_advance_pay", AdvancePayForm, N_("先行代偿拨付"),
+                     "compensation/task_advance_pay.html", _noop, _context, _adv_pay_submit))
 
 
 # ---- recovery ends
@@ -77,8 +77,8 @@ def _close_submit(form, ht, user, written):
     return _("已结束追偿，请提交风险补偿申请")
 
 
-register(TaskHandler("comp_recovery_close", "compensation/task_recovery_close.html", _close_prepare, _context,
-                     _close_submit))
+register(TaskHandler("comp_recovery_close", RecoveryCloseForm, N_("结束追偿"),
+                     "compensation/task_recovery_close.html", _close_prepare, _context, _close_submit))
 
 
 # ---- claim
@@ -106,7 +106,8 @@ def _claim_submit(form, ht, user, written):
     return _("补偿申请 {no} 已提交联席会议审核").format(no=claim.no)
 
 
-register(TaskHandler("comp_claim", "compensation/task_claim.html", _claim_prepare, _claim_context, _claim_submit))
+register(TaskHandler("comp_claim", ClaimForm, N_("提交风险补偿申请"),
+                     "compensation/task_claim.html", _claim_prepare, _claim_context, _claim_submit))
 
 
 # ---- joint-meeting review
@@ -115,7 +116,8 @@ def _review_submit(form, ht, user, written):
     return _("已签署意见（{status}）").format(status=claim.status_label)
 
 
-register(TaskHandler("comp_joint_review", "compensation/task_review.html", _noop, _context, _review_submit))
+register(TaskHandler("comp_joint_review", JointReviewForm, N_("联席会议审核"),
+                     "compensation/task_review.html", _noop, _context, _review_submit))
 
 
 # ---- payout letter and disbursement
@@ -138,6 +140,7 @@ def _disburse_context(ht, user):
     return ctx
 
 
-register(TaskHandler("comp_payout_letter", "compensation/task_letter.html", _noop, _context, _letter_submit))
-register(TaskHandler("comp_disburse", "compensation/task_disburse.html", _noop, _disburse_context,
-                     _disburse_submit))
+register(TaskHandler("comp_payout_letter", PayoutLetterForm, N_("出具拨付函"),
+                     "compensation/task_letter.html", _noop, _context, _letter_submit))
+register(TaskHandler("comp_disburse", DisburseForm, N_("拨付补偿资金"),
+                     "compensation/task_disburse.html", _noop, _disburse_context, _disburse_submit))

@@ -20,6 +20,7 @@ from app.compensation.models import (MATERIAL_KINDS, OPEN_STATUSES, RECOVERY_KIN
                                      LitigationCost, Recovery, ReviewOpinion)
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import N_, _, in_source_language
 from app.core.money import yuan
 from app.core.timeutil import now, today
@@ -31,7 +32,7 @@ ZERO = Decimal("0.00")
 FUND_OUT_STATUSES = ("in_review", "letter_pending", "disbursing", "settled")
 
 
-class OperationError(ValueError):
+class OperationError(DomainError):
     """A business rule refused the action; the message is for the user."""
 
     def __init__(self, message: str, field: str | None = None):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from app.core.errors import DomainError
 from app.core.i18n import N_
 from app.core.money import ROUNDING_LABELS, round_fen
 from app.policies.params import Product, SchemeParams
@@ -75,7 +76,7 @@ def fund_share(params: SchemeParams, product: str | None) -> tuple[Decimal, Prod
         return p.fund_share, p
     if params.fund_share is not None:
         return params.fund_share, None
-    raise ValueError(f"政策未规定产品 {product} 的基金分担比例")
+    raise DomainError(f"政策未规定产品 {product} 的基金分担比例")   # a policy gap, shown to the user
 
 
 def _share_line(c: Computation, params: SchemeParams, product: str | None) -> Decimal:

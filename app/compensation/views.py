@@ -12,13 +12,13 @@ from app.applications.models import Attachment
 from app.compensation import operations as ops
 from app.compensation.handlers import days_left
 from app.compensation.models import MATERIAL_KINDS, OPEN_STATUSES, SUBJECT, CompensationClaim
-from app.core import audit, uploads
+from app.core import audit, transaction, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now, today
 from app.core.validation import integer_problem
 from app.loans.models import CLASSIFICATIONS, Loan
-from app.workflow import engine
 from app.workflow.models import HumanTask
 from forms.compensation import LitigationCostForm, OverdueReportForm, RecoveryForm
 
@@ -62,9 +62,8 @@ def report(loan_id):
             claim = ops.report_overdue(current_user, loan.id, ops.OverdueReport(
                 overdue_on=form.overdue_on.data, overdue_principal=form.overdue_principal.data,
                 classification=form.classification.data, note=form.note.data))
-            db.session.commit()
-        except (ops.OperationError, engine.WorkflowError) as exc:
-            db.session.rollback()
+        except DomainError as exc:
+            transaction.rollback()
             _field_error(form, exc)
         else:
             flash(_("已报告逾期，补偿案件 {no} 已启动").format(no=claim.no), "success")
@@ -109,7 +108,7 @@ def _show(claim, recovery_form=None, cost_form=None, status=200):
     if claim.computation is None and claim.is_open and claim.status not in ("in_review",):
         try:
             preview = ops.compute_claim(claim).to_dict()
-        except ValueError:
+        except DomainError:     # e.g. the policy sets no share for the loan's product
             preview = None
     rounds = sorted({o.round for o in claim.opinions})
     return render_template(
@@ -147,9 +146,8 @@ def add_recovery(claim_id):
         try:
             rec = ops.record_recovery(current_user, claim.id, form.kind.data, form.received_on.data,
                                       form.amount.data, form.note.data)
-            db.session.commit()
-        except (ops.OperationError, engine.WorkflowError) as exc:
-            db.session.rollback()
+        except DomainError as exc:
+            transaction.rollback()
             _field_error(form, exc)
         else:
             msg = _("已登记追偿入账 {amount} 元").format(amount=f"{rec.amount:,}")
@@ -170,12 +168,11 @@ def add_cost(claim_id):
         written: list[str] = []
         documents = [(f.filename, f.read()) for f in request.files.getlist("document") if f and f.filename]
         try:
+            transaction.on_rollback(lambda: uploads.discard(written))   # a refused or failed request keeps no files
             ops.record_cost(current_user, claim.id, form.incurred_on.data, form.amount.data, form.note.data,
                             documents, written)
-            db.session.commit()
-        except (ops.OperationError, engine.WorkflowError, uploads.UploadError) as exc:
-            db.session.rollback()
-            uploads.discard(written)
+        except DomainError as exc:
+            transaction.rollback()
             _field_error(form, exc, default="document" if isinstance(exc, uploads.UploadError) else None)
         else:
             flash(_("已登记诉讼等费用"), "success")

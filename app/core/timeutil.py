@@ -25,3 +25,14 @@ def local(dt: datetime | None) -> datetime | None:
 def fmt(dt: datetime | None) -> str:
     d = local(dt)
     return d.strftime("%Y-%m-%d %H:%M") if d else ""
+
+
+def parse_date(raw: str | None) -> date | None:
+    """A YYYY-MM-DD date typed or passed in a URL, or None when empty or not a date."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None

@@ -12,12 +12,13 @@ from pathlib import Path
 import filetype
 from flask import current_app, send_file
 
+from app.core.errors import DomainError
 from app.core.i18n import _
 
 ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 
 
-class UploadError(ValueError):
+class UploadError(DomainError):
     pass
 
 

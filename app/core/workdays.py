@@ -14,12 +14,17 @@ from sqlalchemy import event, Date, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import SHANGHAI, now
 from app.core.types import UTCDateTime
 
 
-class UnknownCalendarYear(LookupError):
+class UnknownCalendarYear(DomainError, LookupError):
+    """No holiday schedule for the year: the administrator must enter it (a refusal, not a bug)."""
+
+    status = 409
+
     def __init__(self, year: int):
         self.year = year
         super().__init__(
@@ -176,7 +181,7 @@ def library_knows(year: int) -> bool:
 
 # ---------------------------------------------------------------------------- administration
 
-class CalendarEntryError(ValueError):
+class CalendarEntryError(DomainError):
     """An administrator's calendar entry was refused; the message is for the user."""
 
     def __init__(self, message: str, field: str | None = None):

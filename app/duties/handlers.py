@@ -5,18 +5,7 @@ from app.core import audit
 from app.core.i18n import N_, _
 from app.duties import operations as ops
 from app.tasks_ui.registry import TaskHandler, register
-from forms import register_task_form
 from forms.duties import CreditDataUploadForm, MonthlyFilingForm
-
-register_task_form("monthly_filing", MonthlyFilingForm)
-register_task_form("credit_data_upload", CreditDataUploadForm)
-
-try:  # labels for the queue filter
-    from app.tasks_ui.views import FORM_LABELS
-    FORM_LABELS.setdefault("monthly_filing", N_("月度项目备案与统计"))
-    FORM_LABELS.setdefault("credit_data_upload", N_("季度信用信息采集"))
-except ImportError:  # pragma: no cover
-    pass
 
 
 def _context(ht, user):
@@ -50,7 +39,7 @@ def _upload_submit(form, ht, user, written):
     return _("{period} 信用信息已上传").format(period=duty.period)
 
 
-register(TaskHandler("monthly_filing", "duties/monthly_filing.html", _filing_prepare, _filing_context,
-                     _filing_submit))
-register(TaskHandler("credit_data_upload", "duties/credit_data_upload.html", lambda f, h, u: None, _context,
-                     _upload_submit))
+register(TaskHandler("monthly_filing", MonthlyFilingForm, N_("月度项目备案与统计"),
+                     "duties/monthly_filing.html", _filing_prepare, _filing_context, _filing_submit))
+register(TaskHandler("credit_data_upload", CreditDataUploadForm, N_("季度信用信息采集"),
+                     "duties/credit_data_upload.html", lambda f, h, u: None, _context, _upload_submit))

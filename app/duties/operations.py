@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.models import Organisation, OrgKind
 from app.core import audit
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.money import yuan
 from app.core.timeutil import SHANGHAI, local, now
@@ -37,7 +38,7 @@ STATS_DAY_OF_MONTH = 5       # 次月5日前 (moved to the next working day when
 COLLECTION_WORKING_DAYS = 5  # 下季度前5个工作日内
 
 
-class DutyError(ValueError):
+class DutyError(DomainError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field

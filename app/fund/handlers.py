@@ -3,15 +3,11 @@ from __future__ import annotations
 
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _, localname
+from app.core.i18n import N_, _, localname
 from app.fund import rectification, thresholds
 from app.fund.models import Suspension
 from app.tasks_ui.registry import TaskHandler, register
-from forms import register_task_form
 from forms.fund import RectificationReportForm, RectificationReviewForm
-
-register_task_form("rectification_report", RectificationReportForm)
-register_task_form("rectification_review", RectificationReviewForm)
 
 
 def _context(ht, user):
@@ -39,7 +35,7 @@ def _review_submit(form, ht, user, written):
     return _("已退回银行继续整改")
 
 
-register(TaskHandler("rectification_report", "fund/task_rectification_report.html", _noop, _context,
-                     _report_submit))
-register(TaskHandler("rectification_review", "fund/task_rectification_review.html", _noop, _context,
-                     _review_submit))
+register(TaskHandler("rectification_report", RectificationReportForm, N_("提交整改报告"),
+                     "fund/task_rectification_report.html", _noop, _context, _report_submit))
+register(TaskHandler("rectification_review", RectificationReviewForm, N_("审核整改报告"),
+                     "fund/task_rectification_review.html", _noop, _context, _review_submit))

@@ -20,6 +20,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.money import FEN, MoneyError, fmt_yuan, yuan
 from app.core.timeutil import now, today
@@ -29,7 +30,7 @@ OUTFLOW_KINDS = tuple(k for k, d in KINDS.items() if d == OUTFLOW)   # advance, 
 PAYOUT_KINDS = ("advance", "payout")
 
 
-class FundError(ValueError):
+class FundError(DomainError):
     """A posting was refused; the message is for the user."""
 
     def __init__(self, message: str, field: str | None = None):

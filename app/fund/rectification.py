@@ -12,6 +12,7 @@ from app.accounts.models import Organisation
 from app.applications.models import Attachment
 from app.core import audit, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
 from app.fund.models import Suspension
@@ -22,7 +23,7 @@ PROCESS = "rectification"
 SUBJECT = "bank_suspension"
 
 
-class RectificationError(ValueError):
+class RectificationError(DomainError):
     def __init__(self, message: str, field: str | None = None):
         super().__init__(message)
         self.field = field

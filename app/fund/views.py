@@ -2,7 +2,6 @@
 the finance bureau's inflow form; the financial office's resume and review-acknowledge actions."""
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -10,11 +9,11 @@ from sqlalchemy import select
 
 import app.fund.handlers  # noqa: F401  (registers the rectification task pages)
 from app.applications.models import Attachment
-from app.core import audit, uploads
+from app.core import audit, transaction, uploads
 from app.core.db import db
 from app.core.exports import send_workbook
 from app.core.i18n import _, localname
-from app.core.timeutil import today
+from app.core.timeutil import parse_date, today
 from app.fund import operations as fund_ops
 from app.fund import rectification, thresholds
 from app.fund.export import ledger_workbook
@@ -55,13 +54,10 @@ def _filters():
 
     def parse(name):
         raw = (request.args.get(name) or "").strip()
-        if not raw:
-            return None
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
+        day = parse_date(raw)
+        if raw and day is None:
             errors.append(_("日期格式应为 YYYY-MM-DD：{v}").format(v=raw))
-            return None
+        return day
     d_from, d_to = parse("date_from"), parse("date_to")
     if d_from and d_to and d_from > d_to:
         errors.append(_("起始日期晚于截止日期"))
@@ -143,7 +139,6 @@ def inflow(scheme_id):
                 kind=form.kind.data, voucher_no=form.voucher_no.data, booked_on=form.booked_on.data,
                 amount=form.amount.data, base_amount=form.base_amount.data, bank_id=form.bank_id.data or None,
                 period=form.period.data, memo=form.memo.data))
-            db.session.commit()
             if created:
                 flash(_("已入账：{kind} {amount} 元").format(kind=entry.kind_label, amount=f"{entry.amount:,}"),
                       "success")
@@ -151,7 +146,7 @@ def inflow(scheme_id):
                 flash(_("凭证号 {no} 已入账，未重复登记").format(no=form.voucher_no.data), "info")
             return redirect(url_for("fund.show", scheme_id=scheme.id))
         except fund_ops.FundError as exc:
-            db.session.rollback()
+            transaction.rollback()
             field = getattr(form, exc.field, None) if exc.field else None
             if field is not None:
                 field.errors = list(field.errors) + [str(exc)]
@@ -170,11 +165,10 @@ def resume(scheme_id):
     if form.validate_on_submit():
         try:
             thresholds.resume_scheme(scheme.id, current_user, form.reason.data)
-            db.session.commit()
             flash(_("已恢复受理新增贷款"), "success")
             return redirect(url_for("fund.show", scheme_id=scheme.id))
         except fund_ops.FundError as exc:
-            db.session.rollback()
+            transaction.rollback()
             form.reason.errors = list(form.reason.errors) + [str(exc)]
     return _page(db.session.get(Scheme, scheme_id), resume_form=form, status=400)
 
@@ -189,11 +183,10 @@ def review_ack(scheme_id):
     if form.validate_on_submit():
         try:
             thresholds.acknowledge_review(scheme.id, current_user, form.note.data)
-            db.session.commit()
             flash(_("基金规模评估提示已处理"), "success")
             return redirect(url_for("fund.show", scheme_id=scheme.id))
         except fund_ops.FundError as exc:
-            db.session.rollback()
+            transaction.rollback()
             form.note.errors = list(form.note.errors) + [str(exc)]
     return _page(db.session.get(Scheme, scheme_id), ack_form=form, status=400)
 

@@ -32,7 +32,6 @@ def open_(nid):
     if n is None or n.user_id != current_user.id:
         abort(404)
     ops.mark_read(current_user.id, nid)
-    db.session.commit()
     return redirect(n.link or url_for("notifications.index"))
 
 
@@ -40,5 +39,4 @@ def open_(nid):
 @login_required
 def read_all():
     ops.mark_read(current_user.id)
-    db.session.commit()
     return redirect(url_for("notifications.index"))

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from flask import current_app
 
-from app.core.db import db
 from app.core.i18n import N_
+from app.core.transaction import unit_of_work
 from app.tasks.jobs import interval, job
 from app.workflow import engine
 
@@ -21,14 +21,12 @@ def fire_due_timers(at: datetime) -> str:
     fired = failed = 0
     for instance_id in engine.due_timer_instances(at):
         try:
-            inst = engine.locked_instance(instance_id)
-            engine.advance(inst)
-            db.session.commit()
+            with unit_of_work():       # one transaction per instance
+                engine.advance(engine.locked_instance(instance_id))
             fired += 1
         except engine.ConcurrentUpdate:
-            db.session.rollback()      # someone else advanced it; the next run sees the new state
+            pass                       # someone else advanced it; the next run sees the new state
         except Exception:
-            db.session.rollback()
             failed += 1
             current_app.logger.exception("timer: advancing instance %s failed", instance_id)
     if failed:

@@ -1,8 +1,6 @@
 """Administrators' job page: the schedule, each job's last run, failures; run a job now."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -11,6 +9,7 @@ from app.core.db import db
 from app.core.i18n import _
 from app.core.timeutil import today
 from app.core.validation import date_problem
+from app.core.timeutil import parse_date
 from app.tasks import jobs
 from app.tasks.celery_app import celery
 from app.tasks.models import JobRun
@@ -45,9 +44,8 @@ def run(name):
         flash(_("没有该作业"), "warning")
         return redirect(url_for("jobs.index")), 302
     raw = (request.form.get("for_date") or "").strip()
-    try:
-        day = date.fromisoformat(raw) if raw else None
-    except ValueError:
+    day = parse_date(raw)
+    if raw and day is None:
         flash(_("日期格式应为 YYYY-MM-DD"), "danger")
         return redirect(url_for("jobs.index"))
     problem = date_problem(day, today()) if day else None

@@ -1,4 +1,8 @@
-"""How each form key is shown and submitted.  Feature packages register their handlers here."""
+"""The one registry of form keys: for each key a diagram names, its form, label, template and handler.
+
+Feature packages register their task pages here (``app/*/handlers.py``); nothing else maps a form
+key to anything.  A test checks that every form key of every diagram in bpmn/ resolves here.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +11,11 @@ from typing import Callable
 _HANDLERS: dict[str, "TaskHandler"] = {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class TaskHandler:
     form_key: str
+    form: type                 # the WTForms form (forms/)
+    label: str                 # msgid (marked with N_) shown in the task queue, translated there
     template: str
     prepare: Callable          # (form, human_task, user) -> None: fill choices / defaults
     context: Callable          # (human_task, user) -> dict for the template
@@ -18,9 +24,21 @@ class TaskHandler:
 
 
 def register(handler: TaskHandler) -> TaskHandler:
+    known = _HANDLERS.get(handler.form_key)
+    if known is not None and known != handler:
+        raise RuntimeError(f"form key {handler.form_key!r} is registered twice")
     _HANDLERS[handler.form_key] = handler
     return handler
 
 
 def handler_for(form_key: str) -> TaskHandler:
     return _HANDLERS[form_key]
+
+
+def registered() -> dict[str, TaskHandler]:
+    return dict(_HANDLERS)
+
+
+def labels() -> dict[str, str]:
+    """Form key → label (a msgid), for the queue."""
+    return {key: h.label for key, h in _HANDLERS.items()}

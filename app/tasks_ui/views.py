@@ -3,25 +3,16 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from app.core import uploads
+from app.core import transaction, uploads
 from app.core.db import db
-from app.core.i18n import _, _l
+from app.core.errors import DomainError
+from app.core.i18n import _
 from app.core.timeutil import now
-from app.tasks_ui import queries
-from app.tasks_ui.registry import handler_for
+from app.tasks_ui import queries, registry
 from app.workflow import engine
 from app.workflow.models import HumanTask
-from forms import form_for
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
-
-FORM_LABELS = {   # the queue shows {{ _(label) }}, so plain msgids added by other packages are translated too
-    "department_review": _l("部门审核推荐"), "enterprise_supplement": _l("企业补充材料"),
-    "bank_due_diligence": _l("银行贷前调查与审批"), "filing_ack": _l("贷款备案确认"),
-    "comp_advance_review": _l("先行代偿申请受理"), "comp_advance_approve": _l("先行代偿审批（区政府）"),
-    "comp_advance_pay": _l("先行代偿拨付"), "comp_recovery_close": _l("结束追偿"), "comp_claim": _l("提交风险补偿申请"),
-    "comp_joint_review": _l("联席会议审核"), "comp_payout_letter": _l("出具拨付函"), "comp_disburse": _l("拨付补偿资金"),
-}
 
 
 def _task_or_404(task_id: int) -> HumanTask:
@@ -40,7 +31,7 @@ def queue():
     org_id = current_user.organisation_id
     tasks = queries.open_tasks(org_id, form_key, sort, mine_user_id=current_user.id if mine else None)
     return render_template("tasks/queue.html", tasks=tasks, counts=queries.counts(org_id), sort=sort,
-                           form_key=form_key, mine=mine, labels=FORM_LABELS, now=now(),
+                           form_key=form_key, mine=mine, labels=registry.labels(), now=now(),
                            overdue=queries.overdue_count(org_id))
 
 
@@ -52,8 +43,8 @@ def show(task_id):
         who = ht.completed_by.display_name if ht.completed_by else "—"
         flash(_("该待办已由 {who} 处理完毕。").format(who=who), "info")
         return redirect(url_for("tasks.queue"))
-    handler = handler_for(ht.form_key)
-    form = form_for(ht.form_key)()
+    handler = registry.handler_for(ht.form_key)
+    form = handler.form()
     handler.prepare(form, ht, current_user)
     error = None
     if request.method == "POST":
@@ -61,19 +52,17 @@ def show(task_id):
             error = _("请先认领该待办再处理")
         elif form.validate_on_submit():
             written: list[str] = []
+            transaction.on_rollback(lambda: uploads.discard(written))   # a refused or failed step keeps no files
             try:
                 message = handler.submit(form, ht, current_user, written)
-                db.session.commit()
                 flash(message, "success")
                 return redirect(url_for("tasks.queue"))
             except engine.WorkflowError as exc:
-                db.session.rollback()
-                uploads.discard(written)
+                transaction.rollback()
                 flash(str(exc), "warning")
                 return redirect(url_for("tasks.queue"))
-            except (ValueError, uploads.UploadError) as exc:
-                db.session.rollback()
-                uploads.discard(written)
+            except DomainError as exc:
+                transaction.rollback()
                 field = getattr(exc, "field", None)
                 if field and hasattr(form, field):
                     getattr(form, field).errors = list(getattr(form, field).errors) + [str(exc)]
@@ -92,10 +81,9 @@ def claim(task_id):
     _task_or_404(task_id)
     try:
         ops.claim(task_id, current_user)
-        db.session.commit()
         flash(_("已认领"), "success")
-    except (ops.OperationError, engine.WorkflowError) as exc:
-        db.session.rollback()
+    except DomainError as exc:
+        transaction.rollback()
         flash(str(exc), "warning")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -107,9 +95,8 @@ def release(task_id):
     _task_or_404(task_id)
     try:
         ops.release(task_id, current_user)
-        db.session.commit()
         flash(_("已释放，其他人员可认领"), "success")
-    except (ops.OperationError, engine.WorkflowError) as exc:
-        db.session.rollback()
+    except DomainError as exc:
+        transaction.rollback()
         flash(str(exc), "warning")
     return redirect(url_for("tasks.queue"))

@@ -15,6 +15,7 @@ from pathlib import Path
 from uuid import UUID
 
 from flask import current_app
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
@@ -27,22 +28,23 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
 from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
 
-class WorkflowError(Exception):
+class WorkflowError(DomainError):
     """A workflow operation could not be done; the message is for the user."""
 
 
 class TaskNotAvailable(WorkflowError):
-    pass
+    status = 409
 
 
 class ConcurrentUpdate(WorkflowError):
-    pass
+    status = 409
 
 
 # ---------------------------------------------------------------------------- serialization
@@ -153,13 +155,20 @@ def _parser() -> SpiffBpmnParser:
     return SpiffBpmnParser(validator=VALIDATOR)
 
 
+class DeployError(WorkflowError):
+    """A diagram that does not parse or validate: nothing is deployed, the reason is shown."""
+
+
 def parse_file(path: Path):
     """Parse and validate one BPMN file; returns {process_id: (spec, subprocess_specs)}."""
     parser = _parser()
-    parser.add_bpmn_file(str(path))
-    out = {}
-    for pid in parser.get_process_ids():
-        out[pid] = (parser.get_spec(pid), parser.get_subprocess_specs(pid))
+    try:
+        parser.add_bpmn_file(str(path))
+        out = {}
+        for pid in parser.get_process_ids():
+            out[pid] = (parser.get_spec(pid), parser.get_subprocess_specs(pid))
+    except (SpiffWorkflowException, DiagramExpressionError, etree.LxmlError) as exc:
+        raise DeployError(f"{path.name}: {exc}") from exc
     return out
 
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app.core.errors import DomainError
 from app.core.db import db
 from app.fund import operations as fund
 from app.fund.models import FundEntry, LedgerIsAppendOnly
@@ -83,7 +84,7 @@ def test_outflow_beyond_balance_raises_and_writes_nothing(world):
         fund.post(s, "payout", Decimal("0.02"), key=f"p-{w.tag}-2")
     msg = str(exc.value)
     assert "余额不足" in msg and "0.01" in msg and "0.02" in msg
-    assert isinstance(exc.value, ValueError)
+    assert isinstance(exc.value, DomainError)      # a refusal with a message for the user
     assert _count(s) == before and fund.find(f"p-{w.tag}-2") is None
     # exactly the balance is allowed: it reaches zero, never below
     fund.post(s, "advance", Decimal("0.01"), key=f"p-{w.tag}-3")

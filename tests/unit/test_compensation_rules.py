@@ -4,6 +4,7 @@ from decimal import Decimal as D
 import pytest
 
 from app.compensation import rules
+from app.core.errors import DomainError
 from app.policies.presets import preset_params as load_preset
 
 
@@ -70,7 +71,7 @@ def test_yongchuan_share_by_product_and_unknown_product():
     p = load_preset("yongchuan_2023")
     share, product = rules.fund_share(p, "danbaodai")
     assert share == D("0.30") and product.code == "danbaodai"
-    with pytest.raises(ValueError):
+    with pytest.raises(DomainError):
         rules.fund_share(p, "nope")
 
 
