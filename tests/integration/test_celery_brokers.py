@@ -116,6 +116,24 @@ class Worker:
         self._logf.close()
 
 
+@pytest.fixture(autouse=True)
+def other_schemes_inactive(app):
+    """The jobs here run for every active scheme of the (shared) test database: switch off the schemes
+    earlier tests left active while a test runs, so its cost does not grow with the rest of the suite."""
+    from sqlalchemy import update
+
+    from app.policies.models import Scheme
+    with app.app_context():
+        ids = list(db.session.scalars(select(Scheme.id).where(Scheme.active.is_(True))))
+        db.session.execute(update(Scheme).where(Scheme.id.in_(ids)).values(active=False))
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.session.rollback()
+        db.session.execute(update(Scheme).where(Scheme.id.in_(ids)).values(active=True))
+        db.session.commit()
+
+
 @pytest.fixture(scope="module")
 def smtp():
     with SmtpServer() as server:
