@@ -49,6 +49,7 @@ def _import_models():
     # every model module, so metadata (and migrations) see all tables
     import app.accounts.models  # noqa: F401
     import app.core.audit  # noqa: F401
+    import app.core.sequences  # noqa: F401
     import app.core.workdays  # noqa: F401
     import app.workflow.models  # noqa: F401
     import app.policies.models  # noqa: F401
