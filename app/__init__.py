@@ -36,6 +36,8 @@ def create_app(config_override: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_cli(app)
+    from app.core import outage
+    outage.register(app)                 # database unreachable → localized 503, not 500
 
     from app.core.sqlite import configure_sqlite
     configure_sqlite(app)

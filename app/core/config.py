@@ -98,6 +98,8 @@ def load_config(override: dict | None = None) -> dict:
             f"or write it to {INSTANCE_DIR / 'secret_key'} (the run script does this)."
         )
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    # test each pooled connection before use: the first request after a database restart reconnects
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if cfg.get("DATABASE_SCHEMA") and cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         opts = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         connect_args = dict(opts.get("connect_args") or {})
