@@ -36,6 +36,20 @@ DEFAULTS = {
     "DEADLINE_SCAN_SECONDS": 900,    # reminders and escalations of task deadlines
     "MAIL_SWEEP_SECONDS": 600,
     "DUTY_JOB_PAUSE_SECONDS": 0,     # tests only: slow a duty run down to kill a worker mid-run
+    "JOB_STALE_SECONDS": 3600,       # a run still "running" after this is marked abandoned (its worker died)
+    "MAIL_USE_TLS": False,           # STARTTLS on MAIL_PORT (587) before authenticating
+    "MAIL_USERNAME": None,           # SMTP AUTH when set
+    "MAIL_PASSWORD": None,
+    "MAIL_TIMEOUT_SECONDS": 30,
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",            # json (one object per line) | text
+    "SENTRY_DSN": None,              # errors of web requests and Celery jobs go to Sentry when set
+    "SENTRY_ENVIRONMENT": None,
+    "PROXY_FIX_X_FOR": 0,            # behind N reverse proxies: trust N X-Forwarded-For hops (werkzeug ProxyFix)
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
+    "PROXY_FIX_X_PORT": 0,
+    "PROXY_FIX_X_PREFIX": 0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
 }
@@ -58,9 +72,34 @@ ENV_KEYS = {
     "ZENGXIN_TIMER_POLL_SECONDS": "TIMER_POLL_SECONDS",
     "ZENGXIN_DEADLINE_SCAN_SECONDS": "DEADLINE_SCAN_SECONDS",
     "ZENGXIN_DUTY_JOB_PAUSE_SECONDS": "DUTY_JOB_PAUSE_SECONDS",
+    "ZENGXIN_JOB_STALE_SECONDS": "JOB_STALE_SECONDS",
+    "MAIL_USE_TLS": "MAIL_USE_TLS",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "ZENGXIN_LOG_LEVEL": "LOG_LEVEL",
+    "ZENGXIN_LOG_FORMAT": "LOG_FORMAT",
+    "SENTRY_DSN": "SENTRY_DSN",
+    "SENTRY_ENVIRONMENT": "SENTRY_ENVIRONMENT",
+    "PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
+    "PROXY_FIX_X_PROTO": "PROXY_FIX_X_PROTO",
+    "PROXY_FIX_X_HOST": "PROXY_FIX_X_HOST",
+    "PROXY_FIX_X_PORT": "PROXY_FIX_X_PORT",
+    "PROXY_FIX_X_PREFIX": "PROXY_FIX_X_PREFIX",
 }
-INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT", "JOB_MAX_RETRIES"}
-FLOAT_KEYS = {"JOB_RETRY_BASE_SECONDS", "TIMER_POLL_SECONDS", "DEADLINE_SCAN_SECONDS", "DUTY_JOB_PAUSE_SECONDS"}
+INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT", "JOB_MAX_RETRIES", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO",
+            "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT", "PROXY_FIX_X_PREFIX"}
+FLOAT_KEYS = {"JOB_RETRY_BASE_SECONDS", "TIMER_POLL_SECONDS", "DEADLINE_SCAN_SECONDS", "DUTY_JOB_PAUSE_SECONDS",
+              "JOB_STALE_SECONDS"}
+BOOL_KEYS = {"MAIL_USE_TLS"}
+
+
+def _parse_bool(key: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{key} must be true or false, not {raw!r}")
 
 
 class ConfigError(RuntimeError):
@@ -85,7 +124,8 @@ def load_config(override: dict | None = None) -> dict:
     for env, key in ENV_KEYS.items():
         if os.environ.get(env):
             raw = os.environ[env]
-            cfg[key] = int(raw) if key in INT_KEYS else float(raw) if key in FLOAT_KEYS else raw
+            cfg[key] = (int(raw) if key in INT_KEYS else float(raw) if key in FLOAT_KEYS
+                        else _parse_bool(env, raw) if key in BOOL_KEYS else raw)
     if override:
         cfg.update(override)
     if not cfg.get("SECRET_KEY"):
