@@ -41,6 +41,7 @@ DEFAULTS = {
     "MAIL_USERNAME": None,           # SMTP AUTH when set
     "MAIL_PASSWORD": None,
     "MAIL_TIMEOUT_SECONDS": 30,
+    "MAIL_CA_FILE": None,            # CA bundle for the SMTP server's certificate (default: the system's)
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "json",            # json (one object per line) | text
     "SENTRY_DSN": None,              # errors of web requests and Celery jobs go to Sentry when set
@@ -76,6 +77,7 @@ ENV_KEYS = {
     "MAIL_USE_TLS": "MAIL_USE_TLS",
     "MAIL_USERNAME": "MAIL_USERNAME",
     "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_CA_FILE": "MAIL_CA_FILE",
     "ZENGXIN_LOG_LEVEL": "LOG_LEVEL",
     "ZENGXIN_LOG_FORMAT": "LOG_FORMAT",
     "SENTRY_DSN": "SENTRY_DSN",
@@ -137,6 +139,9 @@ def load_config(override: dict | None = None) -> dict:
             "SECRET_KEY is not set: export SECRET_KEY, put it in the ZENGXIN_CONFIG file, "
             f"or write it to {INSTANCE_DIR / 'secret_key'} (the run script does this)."
         )
+    if cfg.get("MAIL_USERNAME") and not cfg.get("MAIL_USE_TLS"):
+        raise ConfigError("MAIL_USERNAME is set but MAIL_USE_TLS is not: the SMTP password would travel in clear; "
+                          "set MAIL_USE_TLS=true (STARTTLS).")
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
     # test each pooled connection before use: the first request after a database restart reconnects
     cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
