@@ -22,6 +22,10 @@ def create_app(config_override: dict | None = None) -> Flask:
                 static_folder=str(PROJECT_ROOT / "app" / "static"))
     app.config.update(load_config(config_override))
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    from app.core import logs, proxy
+    logs.configure_logging(app)          # request id, user and organisation on every log line
+    logs.init_sentry(app)                # when SENTRY_DSN is set
+    proxy.install_proxy_fix(app)         # PROXY_FIX_X_* behind a reverse proxy
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -77,9 +81,10 @@ def _register_blueprints(app):
     from app.notifications.views import bp as notifications_bp
     from app.tasks.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
+    from app.core.health import bp as health_bp
 
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp, fund_bp, calendar_bp,
-               compensation_bp, notifications_bp, jobs_bp, duties_bp):
+               compensation_bp, notifications_bp, jobs_bp, duties_bp, health_bp):
         app.register_blueprint(bp)
 
 
