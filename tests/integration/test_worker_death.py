@@ -14,6 +14,7 @@ import time
 from datetime import date
 
 import pytest
+from kombu import pools
 from sqlalchemy import select
 
 from app.accounts.models import Organisation
@@ -28,6 +29,7 @@ RUN_ON, PERIOD = date(2023, 7, 10), "2023Q2"
 
 
 def test_whole_worker_killed_mid_job(app, world, tmp_path_factory, login):
+    pools.reset()     # an earlier module's Worker.stop() closed kombu's pool for this broker URL
     w = world()
     sources = [Organisation(kind="data_source", name=f"{n}{w.tag}", code=f"ds-{n}-{w.tag}-death")
                for n in ("税务", "社保", "公积金", "水务")]
