@@ -23,6 +23,10 @@ def create_app(config_override: dict | None = None) -> Flask:
                              static_folder=str(PROJECT_ROOT / "app" / "static"))
     app.config.update(load_config(config_override))
     Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    from app.core import logs, proxy
+    logs.configure_logging(app)          # request id, user and organisation on every log line
+    logs.init_sentry(app)                # when SENTRY_DSN is set
+    proxy.install_proxy_fix(app)         # PROXY_FIX_X_* behind a reverse proxy
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
@@ -45,6 +49,8 @@ def create_app(config_override: dict | None = None) -> Flask:
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_cli(app)
+    from app.core import outage
+    outage.register(app)                 # database unreachable → localized 503, not 500
 
     from app.core.sqlite import configure_sqlite
     configure_sqlite(app)
@@ -58,6 +64,7 @@ def _import_models():
     # every model module, so metadata (and migrations) see all tables
     import app.accounts.models  # noqa: F401
     import app.core.audit  # noqa: F401
+    import app.core.sequences  # noqa: F401
     import app.core.workdays  # noqa: F401
     import app.workflow.models  # noqa: F401
     import app.policies.models  # noqa: F401
@@ -83,12 +90,13 @@ def _register_blueprints(app):
     from app.notifications.views import bp as notifications_bp
     from app.tasks.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
+    from app.core.health import bp as health_bp
 
     from app.accounts.sessions import gate_unverified_firms
     app.before_request(gate_unverified_firms)     # a firm awaiting verification can only wait
 
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp, fund_bp, calendar_bp,
-               compensation_bp, notifications_bp, jobs_bp, duties_bp):
+               compensation_bp, notifications_bp, jobs_bp, duties_bp, health_bp):
         app.register_blueprint(bp)
 
 

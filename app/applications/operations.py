@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.models import OVERSIGHT_KINDS, Organisation, OrgKind, Sector
 from app.applications.models import (Attachment, CreditAccessLog, CreditConsent, CreditRecord,
@@ -20,6 +20,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _, localname, source_language
 from app.core.money import yuan
+from app.core.sequences import reference_no
 from app.core.timeutil import now, today
 from app.loans.models import Filing, Loan
 from app.policies.gates import LoanFacts, check_gates, rate_cap
@@ -39,12 +40,6 @@ class OperationError(DomainError):
 
 
 # ------------------------------------------------------------------ helpers
-
-def _next_no(prefix: str, model) -> str:
-    stamp = today().strftime("%Y%m%d")
-    count = db.session.scalar(select(func.count(model.id)).where(model.no.like(f"{prefix}-{stamp}-%")))
-    return f"{prefix}-{stamp}-{(count or 0) + 1:04d}"
-
 
 def _store_files(files, user, subject_type: str, subject_id: int, kind: str, written: list[str]):
     for original_name, data in files:
@@ -124,7 +119,7 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
     department = department_for(sector)
 
     app_ = LoanApplication(
-        no=_next_no("ZX", LoanApplication), scheme_id=scheme.id, enterprise_id=firm.id,
+        no=reference_no("ZX"), scheme_id=scheme.id, enterprise_id=firm.id,
         sector_id=sector.id, department_id=department.id, preferred_bank_id=data.preferred_bank_id,
         amount=yuan(data.amount), term_months=data.term_months, purpose=data.purpose.strip(),
         activity=data.activity, repayment_plan=data.repayment_plan.strip(),
@@ -313,7 +308,7 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
     with source_language():   # the stored reasons are written in the source language
         report = preview_gates(app_, approval)
     _params, facts = gate_facts(app_, approval)
-    loan = Loan(no=_next_no("DK", Loan), application_id=app_.id, scheme_id=scheme.id,
+    loan = Loan(no=reference_no("DK"), application_id=app_.id, scheme_id=scheme.id,
                 bank_id=app_.recommended_bank_id, enterprise_id=app_.enterprise_id, sector_id=app_.sector_id,
                 contract_no=approval.contract_no.strip(), product=approval.product, amount=yuan(approval.amount),
                 annual_rate=approval.annual_rate, term_months=approval.term_months,

@@ -23,6 +23,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import N_, _, in_source_language
 from app.core.money import yuan
+from app.core.sequences import reference_no
 from app.core.timeutil import now, today
 from app.loans.models import CLASSIFICATIONS, Loan
 from app.workflow import engine
@@ -67,13 +68,6 @@ def _after_classified(loan: Loan) -> None:
 
 
 # ------------------------------------------------------------------ helpers
-
-def _next_no() -> str:
-    stamp = today().strftime("%Y%m%d")
-    count = db.session.scalar(select(func.count(CompensationClaim.id)).where(
-        CompensationClaim.no.like(f"BC-{stamp}-%")))
-    return f"BC-{stamp}-{(count or 0) + 1:04d}"
-
 
 def _money(value, field: str) -> Decimal:
     try:
@@ -177,7 +171,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
     scheme = loan.scheme
     params = scheme.params
     claim = CompensationClaim(
-        no=_next_no(), loan_id=loan.id, active_loan_id=loan.id, scheme_id=scheme.id, bank_id=loan.bank_id,
+        no=reference_no("BC"), loan_id=loan.id, active_loan_id=loan.id, scheme_id=scheme.id, bank_id=loan.bank_id,
         status="recovering", overdue_on=data.overdue_on, overdue_principal=principal,
         classification=data.classification, report_note=(data.note or "").strip(), reported_by_id=user.id,
         created_at=now(), updated_at=now())

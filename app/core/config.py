@@ -41,6 +41,21 @@ DEFAULTS = {
     "DEADLINE_SCAN_SECONDS": 900,    # reminders and escalations of task deadlines
     "MAIL_SWEEP_SECONDS": 600,
     "DUTY_JOB_PAUSE_SECONDS": 0,     # tests only: slow a duty run down to kill a worker mid-run
+    "JOB_STALE_SECONDS": 3600,       # a run still "running" after this is marked abandoned (its worker died)
+    "MAIL_USE_TLS": False,           # STARTTLS on MAIL_PORT (587) before authenticating
+    "MAIL_USERNAME": None,           # SMTP AUTH when set
+    "MAIL_PASSWORD": None,
+    "MAIL_TIMEOUT_SECONDS": 30,
+    "MAIL_CA_FILE": None,            # CA bundle for the SMTP server's certificate (default: the system's)
+    "LOG_LEVEL": "INFO",
+    "LOG_FORMAT": "json",            # json (one object per line) | text
+    "SENTRY_DSN": None,              # errors of web requests and Celery jobs go to Sentry when set
+    "SENTRY_ENVIRONMENT": None,
+    "PROXY_FIX_X_FOR": 0,            # behind N reverse proxies: trust N X-Forwarded-For hops (werkzeug ProxyFix)
+    "PROXY_FIX_X_PROTO": 0,
+    "PROXY_FIX_X_HOST": 0,
+    "PROXY_FIX_X_PORT": 0,
+    "PROXY_FIX_X_PREFIX": 0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": None,   # None: True when PUBLIC_URL is https:// (set it when served over HTTPS)
@@ -70,11 +85,26 @@ ENV_KEYS = {
     "ZENGXIN_SESSION_ABSOLUTE_HOURS": "SESSION_ABSOLUTE_HOURS",
     "ZENGXIN_LOGIN_LIMIT_PER_ACCOUNT": "LOGIN_LIMIT_PER_ACCOUNT",
     "ZENGXIN_LOGIN_LIMIT_PER_ADDRESS": "LOGIN_LIMIT_PER_ADDRESS",
+    "ZENGXIN_JOB_STALE_SECONDS": "JOB_STALE_SECONDS",
+    "MAIL_USE_TLS": "MAIL_USE_TLS",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_CA_FILE": "MAIL_CA_FILE",
+    "ZENGXIN_LOG_LEVEL": "LOG_LEVEL",
+    "ZENGXIN_LOG_FORMAT": "LOG_FORMAT",
+    "SENTRY_DSN": "SENTRY_DSN",
+    "SENTRY_ENVIRONMENT": "SENTRY_ENVIRONMENT",
+    "PROXY_FIX_X_FOR": "PROXY_FIX_X_FOR",
+    "PROXY_FIX_X_PROTO": "PROXY_FIX_X_PROTO",
+    "PROXY_FIX_X_HOST": "PROXY_FIX_X_HOST",
+    "PROXY_FIX_X_PORT": "PROXY_FIX_X_PORT",
+    "PROXY_FIX_X_PREFIX": "PROXY_FIX_X_PREFIX",
 }
-INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT", "JOB_MAX_RETRIES"}
+INT_KEYS = {"MAX_UPLOAD_MB", "MAIL_PORT", "JOB_MAX_RETRIES", "PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO",
+            "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT", "PROXY_FIX_X_PREFIX"}
 FLOAT_KEYS = {"JOB_RETRY_BASE_SECONDS", "TIMER_POLL_SECONDS", "DEADLINE_SCAN_SECONDS", "DUTY_JOB_PAUSE_SECONDS",
-              "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS"}
-BOOL_KEYS = {"SESSION_COOKIE_SECURE"}
+              "SESSION_IDLE_MINUTES", "SESSION_ABSOLUTE_HOURS", "JOB_STALE_SECONDS"}
+BOOL_KEYS = {"SESSION_COOKIE_SECURE", "MAIL_USE_TLS"}
 
 
 def _env_value(key: str, raw: str):
@@ -83,7 +113,7 @@ def _env_value(key: str, raw: str):
     if key in FLOAT_KEYS:
         return float(raw)
     if key in BOOL_KEYS:
-        if raw.strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        if raw.strip().lower() not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
             raise ConfigError(f"{key} must be true or false, not {raw!r}")
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     return raw
@@ -122,7 +152,12 @@ def load_config(override: dict | None = None) -> dict:
             "SECRET_KEY is not set: export SECRET_KEY, put it in the ZENGXIN_CONFIG file, "
             f"or write it to {INSTANCE_DIR / 'secret_key'} (the run script does this)."
         )
+    if cfg.get("MAIL_USERNAME") and not cfg.get("MAIL_USE_TLS"):
+        raise ConfigError("MAIL_USERNAME is set but MAIL_USE_TLS is not: the SMTP password would travel in clear; "
+                          "set MAIL_USE_TLS=true (STARTTLS).")
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    # test each pooled connection before use: the first request after a database restart reconnects
+    cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})}
     if cfg.get("DATABASE_SCHEMA") and cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         opts = dict(cfg.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
         connect_args = dict(opts.get("connect_args") or {})

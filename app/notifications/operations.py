@@ -9,6 +9,7 @@ marks it sent afterwards; a sweep re-queues rows whose sender vanished.
 from __future__ import annotations
 
 import smtplib
+import ssl
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
@@ -104,6 +105,22 @@ def mark_read(user_id: int, notification_id: int | None = None) -> int:
 
 # ------------------------------------------------------------------ e-mail
 
+def smtp_connection(cfg) -> smtplib.SMTP:
+    """An SMTP session on MAIL_SERVER:MAIL_PORT; STARTTLS first when MAIL_USE_TLS (the certificate is
+    verified, against MAIL_CA_FILE when set), then AUTH when MAIL_USERNAME is set."""
+    smtp = smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25),
+                        timeout=float(cfg.get("MAIL_TIMEOUT_SECONDS") or 30))
+    try:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context(cafile=cfg.get("MAIL_CA_FILE") or None))
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
 def deliver(notification_id: int) -> str:
     """Send one notification's e-mail.  Commits; safe to call twice (a sent row is not sent again)."""
     cfg = current_app.config
@@ -131,7 +148,7 @@ def deliver(notification_id: int) -> str:
         text += f"\n\n{base}{n.link}"
     msg.set_content(text)
     try:
-        with smtplib.SMTP(cfg["MAIL_SERVER"], int(cfg.get("MAIL_PORT") or 25), timeout=30) as smtp:
+        with smtp_connection(cfg) as smtp:
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException) as exc:
         n.email_status, n.email_error = "failed", f"{type(exc).__name__}: {exc}"[:500]

@@ -48,6 +48,7 @@ def init_celery(app):
         task_ignore_result=True, task_serializer="json", accept_content=["json"], result_serializer="json",
         task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True, timezone="Asia/Shanghai", enable_utc=True,
+        worker_hijack_root_logger=False,   # keep app.core.logs' handler: task id on every line
         task_default_queue=queue, task_default_exchange=queue, task_default_routing_key=queue,
         task_always_eager=bool(app.config.get("CELERY_TASK_ALWAYS_EAGER", False)),
         # Redis/SQS redeliver an unacknowledged message after this; long enough for any job here

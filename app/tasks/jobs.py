@@ -6,25 +6,35 @@ it writes carries unique keys.  The job commits its own units of work, so a work
 leaves finished units behind and the next run does the rest.
 
 ``run_job`` records each attempt in :class:`JobRun`; a failure is retried with exponential back-off
-and, after the last retry, stays on the administrators' job page with its error.
+and, after the last retry, stays on the administrators' job page with its error message (the full
+traceback goes to the log, not to the page).
+
+A run whose worker died cannot record its own end.  Every run therefore first marks as
+``abandoned`` the runs nobody will finish: an earlier attempt of the same Celery message (the broker
+delivered it again, so its worker is gone) and any run still "running" after ``JOB_STALE_SECONDS``.
+Beat starts the timer job every 30 s, so an abandoned run is marked within that much of its timeout.
 """
 from __future__ import annotations
 
 import importlib
+import logging
 import os
-import traceback
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 from celery.schedules import crontab, schedule as every
 from flask import current_app
 
+from sqlalchemy import func, select
+
 from app.core.db import db
+from app.core.i18n import N_
 from app.core.timeutil import SHANGHAI, now, today
 from app.tasks.celery_app import celery
 from app.tasks.models import JobRun
 
+log = logging.getLogger(__name__)
 JOB_MODULES = ("app.notifications.tasks", "app.tasks.timers", "app.tasks.deadlines", "app.duties.tasks")
 
 
@@ -68,11 +78,38 @@ class JobNotFound(KeyError):
     pass
 
 
+# stored in the source language, shown translated (``|tr``)
+ABANDONED_REDELIVERED = N_("工作进程在运行中退出，作业已重新投递")
+ABANDONED_TIMEOUT = N_("工作进程在运行中退出：超过时限仍未结束")
+
+
+def abandon_stale_runs(task_id: str | None = None) -> int:
+    """Mark the runs whose worker died as ``abandoned`` (committed); returns how many."""
+    stale_after = float(current_app.config.get("JOB_STALE_SECONDS") or 3600)
+    cutoff = now() - timedelta(seconds=stale_after)
+    count = 0
+    running = select(JobRun).where(JobRun.status == "running")
+    redelivered = list(db.session.scalars(running.where(JobRun.celery_task_id == task_id))) if task_id else []
+    for run in redelivered:
+        run.status, run.finished_at, run.error = "abandoned", now(), ABANDONED_REDELIVERED
+    timed_out = list(db.session.scalars(running.where(JobRun.started_at < cutoff).with_for_update(skip_locked=True)))
+    for run in timed_out:
+        if run.status == "running":
+            run.status, run.finished_at = "abandoned", now()
+            run.error = ABANDONED_TIMEOUT
+    for run in redelivered + timed_out:
+        count += 1
+        log.warning("job run %s (%s, pid %s) abandoned: %s", run.id, run.job, run.worker_pid, run.error)
+    db.session.commit()
+    return count
+
+
 def run_now(name: str, for_date: date | None = None, *, trigger: str = "cli", task_id: str | None = None,
             attempt: int = 1) -> JobRun:
     """Run a job in this process and record the run; re-raises the job's error after recording it."""
     if name not in JOBS:
         raise JobNotFound(name)
+    abandon_stale_runs(task_id)
     run = JobRun(job=name, trigger=trigger, celery_task_id=task_id, for_date=for_date, attempt=attempt,
                  status="running", worker_pid=os.getpid(), started_at=now())
     db.session.add(run)
@@ -83,9 +120,10 @@ def run_now(name: str, for_date: date | None = None, *, trigger: str = "cli", ta
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
+        log.exception("job %s (run %s, attempt %s) failed", name, run_id, attempt)   # the traceback: log only
         run = db.session.get(JobRun, run_id)
         run.status, run.finished_at = "failed", now()
-        run.error = f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc(limit=8)}"[:8000]
+        run.error = f"{type(exc).__name__}: {exc}"[:2000]
         db.session.commit()
         raise
     run = db.session.get(JobRun, run_id)
@@ -122,7 +160,6 @@ def enqueue(name: str, for_date: date | None = None) -> str:
 
 
 def last_runs() -> dict[str, JobRun]:
-    from sqlalchemy import func, select
     sub = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
     rows = db.session.scalars(select(JobRun).join(sub, JobRun.id == sub.c.id))
     return {r.job: r for r in rows}

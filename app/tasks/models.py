@@ -6,6 +6,7 @@ from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import db
+from app.core.i18n import _l
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
 
@@ -19,7 +20,7 @@ class JobRun(db.Model):
     celery_task_id: Mapped[str | None] = mapped_column(String(64), index=True)
     for_date: Mapped[date | None] = mapped_column(Date)
     attempt: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(String(20), default="running")    # running | success | retrying | failed
+    status: Mapped[str] = mapped_column(String(20), default="running")    # one of STATUS_LABELS
     summary: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text)
     worker_pid: Mapped[int | None]
@@ -27,6 +28,13 @@ class JobRun(db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    STATUS_LABELS = {"running": _l("运行中"), "success": _l("成功"), "retrying": _l("重试中"), "failed": _l("失败"),
+                     "abandoned": _l("已中断（工作进程退出）")}
+
+    @property
+    def status_label(self) -> str:
+        return str(self.STATUS_LABELS.get(self.status, self.status))
 
 
 class TaskDeadlineEvent(db.Model):

@@ -31,7 +31,7 @@ def index():
     schedule = celery.conf.beat_schedule or {}
     rows = [{"job": j, "schedule": schedule.get(f"zx-{j.name}", {}).get("schedule"), "last": last.get(j.name)}
             for j in jobs.JOBS.values()]
-    failures = list(db.session.scalars(select(JobRun).where(JobRun.status == "failed")
+    failures = list(db.session.scalars(select(JobRun).where(JobRun.status.in_(("failed", "abandoned")))
                                        .order_by(JobRun.id.desc()).limit(50)))
     recent = list(db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(50)))
     return render_template("admin/jobs.html", rows=rows, failures=failures, recent=recent, broker=_broker_label())

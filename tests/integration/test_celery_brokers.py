@@ -57,7 +57,7 @@ def _reachable(url):
 
 
 class Worker:
-    def __init__(self, app, name, broker, smtp, tmp):
+    def __init__(self, app, name, broker, smtp, tmp, extra_env=None):
         self.name, self.queue = name, f"zx-test-{RUN}-{name}"
         self.broker = broker or app.config["CELERY_BROKER_URL"]
         self.log = tmp / f"worker-{name}.log"
@@ -70,6 +70,7 @@ class Worker:
             "ZENGXIN_TIMER_POLL_SECONDS": "1", "ZENGXIN_DEADLINE_SCAN_SECONDS": "86400",
             "ZENGXIN_JOB_MAX_RETRIES": "2", "ZENGXIN_JOB_RETRY_BASE_SECONDS": "0.2",
             "ZENGXIN_DUTY_JOB_PAUSE_SECONDS": "0.4",
+            **(extra_env or {}),
         })
         if app.config.get("ZX_TEST_SCHEMA"):
             env["ZENGXIN_DB_SCHEMA"] = app.config["ZX_TEST_SCHEMA"]

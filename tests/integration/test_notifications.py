@@ -1,6 +1,10 @@
 """Inbox, unread count in the header, e-mail over a real local SMTP server, only after commit;
 deadline reminders and escalation exactly once."""
+import smtplib
+import ssl
 from datetime import timedelta
+
+import pytest
 
 from sqlalchemy import func, select
 
@@ -102,3 +106,44 @@ def test_reminder_one_working_day_before_and_escalation_exactly_once(world, logi
     # the queue counts it
     page = login(officer).get("/tasks/").data.decode()
     assert "逾期 1 项" in page
+
+
+def test_email_over_starttls_with_authentication(world, app):
+    """MAIL_USE_TLS: STARTTLS (certificate verified against MAIL_CA_FILE), then AUTH; wrong credentials fail."""
+    w = world()
+    user = w.user("finoffice")
+    mail = ("MAIL_SERVER", "MAIL_PORT", "MAIL_USE_TLS", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_CA_FILE")
+    saved = {k: app.config.get(k) for k in mail}
+    with SmtpServer(tls=True, credentials=("zengxin", "s3cret-pass")) as smtp:
+        try:
+            app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_USE_TLS=True,
+                              MAIL_USERNAME="zengxin", MAIL_PASSWORD="s3cret-pass", MAIL_CA_FILE=smtp.cert_file)
+            [n] = ops.notify([user], f"tls:{w.tag}", "info", "加密发送测试", "正文")
+            db.session.commit()
+            assert ops.deliver(n.id) == "sent"
+            assert smtp.logins == ["zengxin"]
+
+            app.config.update(MAIL_PASSWORD="wrong")
+            [bad] = ops.notify([user], f"tls-bad:{w.tag}", "info", "密码错误", "正文")
+            db.session.commit()
+            with pytest.raises(smtplib.SMTPAuthenticationError):
+                ops.deliver(bad.id)
+
+            app.config.update(MAIL_PASSWORD="s3cret-pass", MAIL_CA_FILE=None)   # an untrusted certificate
+            [untrusted] = ops.notify([user], f"tls-ca:{w.tag}", "info", "证书不受信任", "正文")
+            db.session.commit()
+            with pytest.raises(ssl.SSLCertVerificationError):
+                ops.deliver(untrusted.id)
+        finally:
+            app.config.update(saved)
+        [msg] = smtp.wait_for(user.email)
+        assert msg["Subject"] == "加密发送测试"
+    db.session.expire_all()
+    assert db.session.get(Notification, bad.id).email_status == "failed"
+
+
+def test_smtp_password_without_tls_is_refused_at_start():
+    from app.core.config import ConfigError, load_config
+    with pytest.raises(ConfigError, match="MAIL_USE_TLS"):
+        load_config({"SECRET_KEY": "x", "MAIL_USERNAME": "u", "MAIL_PASSWORD": "p"})
+    assert load_config({"SECRET_KEY": "x", "MAIL_USERNAME": "u", "MAIL_USE_TLS": True})["MAIL_USE_TLS"] is True
