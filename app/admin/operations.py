@@ -282,7 +282,7 @@ def parse_params_text(text: str) -> dict:
         params = json.loads(text)
     except json.JSONDecodeError as exc:
         raise AdminError(_("JSON 格式错误（第 {l} 行第 {c} 列）：{m}").format(l=exc.lineno, c=exc.colno, m=exc.msg),
-                         "params")
+                         "params") from exc
     return params
 
 
