@@ -166,7 +166,7 @@ def run_clients(port: int, users: dict, phase: str, chunks: list[list[int]], ext
 class Gunicorn:
     """``gunicorn -w N 'app:create_app()'`` on an already bound socket (fd://), the app on the bench schema."""
 
-    def __init__(self, sock: socket.socket, workers: int, url: str, schema: str, tmp: str):
+    def __init__(self, sock: socket.socket, workers: int, url: str, schema: str, tmp: str, threads: int = 0):
         self.log = open(os.path.join(tmp, f"gunicorn-{workers}.log"), "w+")
         env = {**os.environ, "DATABASE_URL": url, "ZENGXIN_DB_SCHEMA": schema, "SECRET_KEY": "bench",
                "CELERY_BROKER_URL": "memory://", "ZENGXIN_UPLOAD_DIR": os.path.join(tmp, "up"),
@@ -174,7 +174,8 @@ class Gunicorn:
         fd = sock.fileno()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"fd://{fd}", "--timeout", "120",
-             "--graceful-timeout", "10", "app:create_app()"],
+             "--graceful-timeout", "10",
+             *(["--worker-class", "gthread", "--threads", str(threads)] if threads else []), "app:create_app()"],
             cwd=ROOT, env=env, pass_fds=(fd,), stdout=self.log, stderr=subprocess.STDOUT)
         self.port = sock.getsockname()[1]
         self.workers = workers
@@ -240,12 +241,17 @@ def main(argv=None) -> dict:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--workers", default="1,2,4", help="gunicorn worker counts, in order (default 1,2,4)")
     p.add_argument("--steps", type=int, default=300, help="timed department reviews (and bank approvals) per round")
-    p.add_argument("--clients-per-worker", type=int, default=2)
+    p.add_argument("--threads", type=int, default=0,
+                   help="gthread workers with this many threads each (default: sync workers, one request at a time)")
+    p.add_argument("--clients-per-worker", type=int, default=0,
+                   help="client processes per worker (default 2 for sync workers, threads + 1 for gthread)")
     p.add_argument("--bare", type=int, default=200, help="bare steps timed before each round")
     p.add_argument("--profile", action="store_true",
                    help="also profile 100 department reviews through the WSGI app in this process (pyinstrument)")
     args = p.parse_args(argv)
     worker_counts = [int(x) for x in args.workers.split(",")]
+    if not args.clients_per_worker:
+        args.clients_per_worker = args.threads + 1 if args.threads else 2
 
     from app.accounts.models import Organisation
     from app.accounts.operations import create_user
@@ -290,7 +296,8 @@ def main(argv=None) -> dict:
         sock.bind(("127.0.0.1", 0))
         sock.listen(256)
         bare_all: list[float] = []
-        print(f"gunicorn on 127.0.0.1:{sock.getsockname()[1]} (a port the OS picked)\n")
+        print(f"gunicorn on 127.0.0.1:{sock.getsockname()[1]} (a port the OS picked), "
+              f"{f'gthread workers, {args.threads} threads each' if args.threads else 'sync workers'}\n")
         for wk in worker_counts:
             clients = wk * args.clients_per_worker
             with app.app_context():      # the bare step, in this process, just before the round
@@ -304,7 +311,7 @@ def main(argv=None) -> dict:
                 subjects = [db.session.get(HumanTask, i).subject_id for i in dept_ids]
                 db.session.rollback()
             load_before = _load()
-            g = Gunicorn(sock, wk, args.db, schema, tmp)
+            g = Gunicorn(sock, wk, args.db, schema, tmp, args.threads)
             try:
                 dept = run_clients(g.port, users, "dept", _chunks(dept_ids, clients), extra)
                 with app.app_context():
@@ -342,8 +349,32 @@ def profile_in_process(app, users: dict, task_ids: list[int], extra: dict) -> No
         r = c.post(f"/tasks/{tid}", data={**dept_form(extra["bank_id"]), "csrf_token": token})
         assert r.status_code == 302, r.status_code
 
-    for tid in task_ids[:10]:
+    for tid in task_ids[:9]:
         post(tid)
+    from sqlalchemy import event
+
+    from app.core.db import db
+    statements: list[tuple[str, float]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["zx_t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        statements.append((" ".join(statement.split())[:110], time.perf_counter() - conn.info.pop("zx_t0")))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    t0 = time.perf_counter()
+    post(task_ids[9])
+    wall = time.perf_counter() - t0
+    event.remove(engine, "before_cursor_execute", before)
+    event.remove(engine, "after_cursor_execute", after)
+    print(f"one department review, in process: {wall * 1000:.2f} ms, {len(statements)} SQL statements "
+          f"taking {sum(t for _, t in statements) * 1000:.2f} ms (+ COMMIT):")
+    for sql, t in statements:
+        print(f"  {t * 1000:6.2f} ms  {sql}")
     prof = Profiler(interval=0.0002)
     t0 = time.perf_counter()
     prof.start()
