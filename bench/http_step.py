@@ -23,8 +23,8 @@ dropped).  Every step is checked in the database afterwards: a task not complete
 
 **bare step**: ``bench.step_cost.Baseline`` — SpiffWorkflow 3.2 alone, ``SELECT … FOR UPDATE`` of a
 text row → ``deserialize_json`` → complete ``department_review`` → engine steps → ``serialize_json``
-→ ``UPDATE`` → commit, one after the other in this process; measured before each gunicorn round so
-that load from other work on the machine falls on both alike.
+→ ``UPDATE`` → commit, one after the other in this process; half measured just before and half just
+after each gunicorn round, so that load from other work on the machine falls on both alike.
 
 Reported per worker count: steps/s, steps/s per worker process, client-side p50 / p95, errors, and the
 ratio per process against the bare step (goal: at least 1/3).
@@ -245,7 +245,7 @@ def main(argv=None) -> dict:
                    help="gthread workers with this many threads each (default: sync workers, one request at a time)")
     p.add_argument("--clients-per-worker", type=int, default=0,
                    help="client processes per worker (default 2 for sync workers, threads + 1 for gthread)")
-    p.add_argument("--bare", type=int, default=200, help="bare steps timed before each round")
+    p.add_argument("--bare", type=int, default=200, help="bare steps timed around each round (half before, half after)")
     p.add_argument("--profile", action="store_true",
                    help="also profile 100 department reviews through the WSGI app in this process (pyinstrument)")
     args = p.parse_args(argv)
@@ -289,7 +289,7 @@ def main(argv=None) -> dict:
 
         if args.profile:
             with app.app_context():
-                extra_ids = submit_many(w, 110)
+                extra_ids = submit_many(w, 160)
             profile_in_process(app, users, extra_ids, extra)
 
         sock = socket.socket()
@@ -300,13 +300,17 @@ def main(argv=None) -> dict:
               f"{f'gthread workers, {args.threads} threads each' if args.threads else 'sync workers'}\n")
         for wk in worker_counts:
             clients = wk * args.clients_per_worker
-            with app.app_context():      # the bare step, in this process, just before the round
-                bare = []
-                for _ in range(args.bare):
-                    t = time.perf_counter()
-                    base.step(next(base_ids))
-                    bare.append(time.perf_counter() - t)
-                bare_all += bare
+            def bare_steps(n: int) -> list[float]:
+                out = []
+                with app.app_context():
+                    for _ in range(n):
+                        t = time.perf_counter()
+                        base.step(next(base_ids))
+                        out.append(time.perf_counter() - t)
+                return out
+
+            bare = bare_steps(args.bare // 2)      # half just before the round, half just after
+            with app.app_context():
                 dept_ids = per_round[wk]
                 subjects = [db.session.get(HumanTask, i).subject_id for i in dept_ids]
                 db.session.rollback()
@@ -322,6 +326,8 @@ def main(argv=None) -> dict:
                     bank_done = _completed(bank_ids)
             finally:
                 out = g.stop()
+            bare += bare_steps(args.bare - args.bare // 2)
+            bare_all += bare
             tracebacks = out.count("Traceback")
             r = summarise(wk, clients, bare, dept, bank, len(dept_ids), dept_done, len(bank_ids), bank_done,
                           tracebacks, load_before, _load())
@@ -375,15 +381,22 @@ def profile_in_process(app, users: dict, task_ids: list[int], extra: dict) -> No
           f"taking {sum(t for _, t in statements) * 1000:.2f} ms (+ COMMIT):")
     for sql, t in statements:
         print(f"  {t * 1000:6.2f} ms  {sql}")
+    plain = []
+    for tid in task_ids[10:60]:
+        t0 = time.perf_counter()
+        post(tid)
+        plain.append(time.perf_counter() - t0)
+    st = stats_ms(plain)
+    print(f"department review through the WSGI app in this process (Flask test client, no socket, no "
+          f"gunicorn): p50 {st['median']:.2f} ms, p95 {st['p95']:.2f} ms (n={st['n']})")
     prof = Profiler(interval=0.0002)
     t0 = time.perf_counter()
     prof.start()
-    for tid in task_ids[10:]:
+    for tid in task_ids[60:]:
         post(tid)
     prof.stop()
-    n = len(task_ids) - 10
-    print(f"in-process (test client) department review: {(time.perf_counter() - t0) * 1000 / n:.2f} ms per "
-          f"request with the profiler on, n={n}")
+    n = len(task_ids) - 60
+    print(f"the same with the profiler on: {(time.perf_counter() - t0) * 1000 / n:.2f} ms per request, n={n}")
     print(prof.output_text(unicode=True, color=False, show_all=False))
 
 
@@ -401,7 +414,7 @@ def summarise(wk, clients, bare, dept, bank, n_dept, dept_done, n_bank, bank_don
     ratio = dept_rate / wk / bare_rate
     print(f"## {wk} worker{'s' if wk > 1 else ''}, {clients} clients   (load average 1/5/15 min: before {load0}, "
           f"after {load1})")
-    print(f"  bare step (this process, just before)  {bare_rate:6.0f} steps/s   p50 {sb['median']:6.2f} ms  "
+    print(f"  bare step (this process, before+after)  {bare_rate:6.0f} steps/s   p50 {sb['median']:6.2f} ms  "
           f"p95 {sb['p95']:6.2f} ms")
     print(f"  department review over HTTP          {dept_rate:6.0f} steps/s   p50 {sd['median']:6.2f} ms  "
           f"p95 {sd['p95']:6.2f} ms   per worker {dept_rate / wk:.0f} steps/s = {ratio:.2f} × bare")
