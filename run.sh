@@ -4,7 +4,7 @@
 #   DATABASE_URL=postgresql://... CELERY_BROKER_URL=redis://... ./run.sh   to use real services
 set -euo pipefail
 cd "$(dirname "$0")"
-bash scripts/install.sh
+bash scripts/install.sh            # the application only (uv.lock without the test extras)
 mkdir -p instance
 [ -s instance/secret_key ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' > instance/secret_key
 export FLASK_APP=app:create_app

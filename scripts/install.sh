@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Install everything zengxin needs on a fresh Debian machine (idempotent).
-#   scripts/install.sh           python env, front-end libraries, translations
-#   scripts/install.sh --browser also Debian's Chromium for the browser tests
+# Install everything zengxin needs on a fresh Debian machine (idempotent; fails when any step fails).
+#   scripts/install.sh                  the application: .venv exactly as uv.lock says (no test tools),
+#                                       front-end libraries, translations            (what ./run.sh does)
+#   scripts/install.sh --test           also the `test` extras (pytest, Playwright, ruff, pyinstrument)
+#   scripts/install.sh --test --browser also Debian's Chromium for the browser test  (what ./test.sh does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_browser=0
-[ "${1:-}" = "--browser" ] && want_browser=1
+extras=()
+for arg in "$@"; do
+  case "$arg" in
+    --test) extras=(--extra test) ;;
+    --browser) want_browser=1 ;;
+    *) echo "usage: scripts/install.sh [--test] [--browser]" >&2; exit 2 ;;
+  esac
+done
 
 apt_install() {
   local missing=()
@@ -20,18 +29,13 @@ command -v python3 >/dev/null || apt_install python3 python3-venv
 # Debian ships venv/ensurepip separately from python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 command -v npm >/dev/null || apt_install nodejs npm
-[ $want_browser -eq 1 ] && apt_install chromium fonts-wqy-microhei   # CJK glyphs for screenshots
+if [ $want_browser -eq 1 ]; then apt_install chromium fonts-wqy-microhei; fi   # CJK glyphs for screenshots
 
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
-stamp=.venv/.zx-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/pip install -q --upgrade pip 2>&1 | grep -v WARNING || true
-  .venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v WARNING || true
-  touch "$stamp"
-fi
-if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ package.json -nt app/static/vendor ]; then
+# Python packages: exactly the versions in uv.lock (regenerate it with scripts/lock.sh), the app
+# itself editable. --frozen installs the lock as it is; ./test.sh checks that it matches pyproject.toml.
+bash scripts/uv.sh sync --frozen --quiet "${extras[@]}"
+if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ package.json -nt app/static/vendor ] \
+   || [ package-lock.json -nt app/static/vendor ]; then
   bash scripts/vendor.sh
 fi
 if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then

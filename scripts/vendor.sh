@@ -2,7 +2,8 @@
 # Copy front-end libraries from node_modules (installed from the npm registry) to app/static/vendor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-npm ci --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user config' || true
+# pipefail keeps npm's exit status; grep only hides npm's notes about this machine's user config
+npm ci --no-audit --no-fund --loglevel=error 2>&1 | { grep -v 'Unknown user config' || true; }
 V=app/static/vendor
 rm -rf "$V" && mkdir -p "$V/bootstrap" "$V/htmx" "$V/bpmn-js"
 cp node_modules/bootstrap/dist/css/bootstrap.min.css "$V/bootstrap/"

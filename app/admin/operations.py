@@ -296,7 +296,7 @@ def parse_params_text(text: str) -> dict:
         params = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise AdminError(_("JSON 格式错误（第 {l} 行第 {c} 列）：{m}").format(l=exc.lineno, c=exc.colno, m=exc.msg),
-                         "params")
+                         "params") from exc
     except (ValueError, RecursionError):   # NaN/Infinity, or a nesting the depth count missed
         raise AdminError(_("JSON 中不能使用 NaN 或 Infinity，也不能嵌套过深"), "params") from None
     if any(bad_character(t) for t in strings_in(params)):

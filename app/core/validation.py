@@ -25,7 +25,7 @@ MAX_JSON_DEPTH = 32                          # nesting of the scheme-parameter e
 MAX_VALUE_CHARS = 100_000                    # any single submitted value (text areas have their own Length)
 
 # Characters refused in any text: C0/C1 controls except tab, newline, carriage return, and the
-# bidirectional overrides/isolates that make "evil‮fdp.exe" read as "evilexe.pdf".
+# bidirectional overrides/isolates that make "evil<U+202E>fdp.exe" read as "evilexe.pdf".
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}
 BIDI_CONTROLS = {chr(c) for c in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 # letters that render as nothing (Hangul fillers, braille blank): a name made of them is invisible too

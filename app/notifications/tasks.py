@@ -21,7 +21,7 @@ def send_email(self, notification_id: int):
         return ops.deliver(notification_id)
     except (OSError, smtplib.SMTPException) as exc:
         raise self.retry(exc=exc, countdown=float(current_app.config.get("JOB_RETRY_BASE_SECONDS", 60))
-                         * (2 ** self.request.retries))
+                         * (2 ** self.request.retries)) from exc
 
 
 @job("mail_sweep", N_("邮件补发"), interval("MAIL_SWEEP_SECONDS", 600),

@@ -149,7 +149,7 @@ def run_job(self, name: str, for_date: str | None = None):
             run.status = "retrying"
             db.session.commit()
             countdown = float(cfg.get("JOB_RETRY_BASE_SECONDS", 60)) * (2 ** self.request.retries)
-            raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries)
+            raise self.retry(exc=exc, countdown=countdown, max_retries=max_retries) from exc
         raise
 
 

@@ -39,7 +39,7 @@ def upgrade():
                      sa.column('username_key', sa.String))
     rows = conn.execute(sa.select(users.c.id, users.c.username)).all()
     by_key = {}
-    for uid, name in rows:
+    for _uid, name in rows:
         by_key.setdefault(_key(name), []).append(name)
     clashes = {k: v for k, v in by_key.items() if len(v) > 1}
     too_long = [name for k, names in by_key.items() for name in names if len(k) > 80]
@@ -47,7 +47,7 @@ def upgrade():
         raise RuntimeError(
             "usernames must be unique after NFKC normalisation and case folding; rename these before "
             f"upgrading: {sorted(clashes.values())}" + (f"; keys longer than 80: {too_long}" if too_long else ""))
-    for uid, name in rows:
+    for _uid, name in rows:
         conn.execute(users.update().where(users.c.id == uid).values(username_key=_key(name)))
     op.create_index(op.f('ix_users_username_key'), 'users', ['username_key'], unique=True)
 

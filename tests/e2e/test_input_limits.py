@@ -124,7 +124,7 @@ def test_nul_in_the_query_string_is_a_400_page(world, login):
 
 def test_login_name_over_80_characters(world, app):
     from tests.e2e.test_accounts import _csrf
-    w = world()
+    world()
     c = app.test_client()
     token = _csrf(c, "/login")
     r = c.post("/login", data={"username": "u" * 500, "password": "x", "csrf_token": token})

@@ -95,7 +95,7 @@ def _diagram_expressions():
 def test_every_expression_in_the_diagrams_passes_the_check():
     found = _diagram_expressions()
     assert len(found) > 20
-    for name, source, mode in found:
+    for _name, source, mode in found:
         sandbox._compiled(source, mode)   # raises DiagramExpressionError if refused
 
 
