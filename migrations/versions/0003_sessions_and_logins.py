@@ -47,7 +47,7 @@ def upgrade():
         raise RuntimeError(
             "usernames must be unique after NFKC normalisation and case folding; rename these before "
             f"upgrading: {sorted(clashes.values())}" + (f"; keys longer than 80: {too_long}" if too_long else ""))
-    for _uid, name in rows:
+    for uid, name in rows:
         conn.execute(users.update().where(users.c.id == uid).values(username_key=_key(name)))
     op.create_index(op.f('ix_users_username_key'), 'users', ['username_key'], unique=True)
 
