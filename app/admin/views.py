@@ -388,15 +388,34 @@ def processes():
 @admin_required
 def deploy():
     _csrf_ok()
+    report = ops.deploy_now(current_user)
+    db.session.commit()
+    return _deployed(report, _("bpmn/ 中的流程均无变化，未产生新版本"))
+
+
+@bp.route("/processes/upload", methods=["POST"])
+@admin_required
+def upload_process():
+    _csrf_ok()
+    files = [(f.filename, f.read()) for f in request.files.getlist("files") if f.filename]
     try:
-        new = ops.deploy_now(current_user)
-        db.session.commit()
-    except Exception as exc:   # a diagram that does not parse: nothing deployed, the reason shown
-        db.session.rollback()
-        flash(_("部署失败：{e}").format(e=exc), "danger")
-        return redirect(url_for("admin.processes"))
-    if new:
-        flash(_("已部署新版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in new)), "success")
-    else:
-        flash(_("bpmn/ 中的流程均无变化，未产生新版本"), "info")
+        report = ops.deploy_uploads(files, current_user, takeover=request.form.get("takeover") == "1")
+    except ops.AdminError as exc:
+        flash(str(exc), "danger")
+        return render_template("admin/processes.html", rows=ops.process_versions(), report=None), 400
+    db.session.commit()
+    return _deployed(report, _("上传的流程与当前版本相同，未产生新版本"))
+
+
+def _deployed(report, unchanged_message):
+    """Flash what was deployed; a refusal shows the page with each refused file, element and reason."""
+    if report.new:
+        flash(_("已部署新版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in report.new)), "success")
+    if report.restored:
+        flash(_("已恢复为当前版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in report.restored)),
+              "success")
+    if report.refusals:
+        return render_template("admin/processes.html", rows=ops.process_versions(), report=report), 400
+    if not report.new and not report.restored:
+        flash(unchanged_message, "info")
     return redirect(url_for("admin.processes"))

@@ -24,3 +24,9 @@ def register(handler: TaskHandler) -> TaskHandler:
 
 def handler_for(form_key: str) -> TaskHandler:
     return _HANDLERS[form_key]
+
+
+def has_form(form_key: str) -> bool:
+    """Whether ``form_key`` is shown and submitted by a registered handler (deploy refuses a user
+    task whose form key has none)."""
+    return form_key in _HANDLERS
