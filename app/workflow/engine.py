@@ -15,7 +15,7 @@ from pathlib import Path
 from uuid import UUID
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -139,6 +139,14 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
 _by_spec_id: dict[tuple[str, int], _DeployedSpec] = {}
 
 
+@event.listens_for(ProcessSpec, "after_insert")
+def _forget_reused_id(_mapper, _connection, row: ProcessSpec) -> None:
+    """A new row may reuse the id of one whose transaction rolled back (SQLite does): drop what the
+    per-id cache still holds for that id."""
+    for key in [k for k in _by_spec_id if k[1] == row.id]:
+        _by_spec_id.pop(key, None)
+
+
 def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
     """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row."""
     key = (str(db.engine.url), instance.spec_id)
@@ -233,9 +241,6 @@ def _store(checked: CheckedFile, specs: dict, report: FileReport, rollback: bool
                               spec_json=spec_json, deployed_at=now())
             db.session.add(row)
             db.session.flush()
-            # a rolled-back deploy may have left this id (SQLite reuses it) in the per-id cache
-            for key in [k for k in _by_spec_id if k[1] == row.id]:
-                _by_spec_id.pop(key)
             _make_current(pid, row, current)
             report.new.append(row)
         elif current is not None and current.spec_id == row.id:
