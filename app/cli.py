@@ -27,12 +27,14 @@ def register(app):
 
     @zx.command("deploy")
     def deploy():
-        """Deploy every BPMN file in bpmn/ (new versions by content hash)."""
+        """Deploy every BPMN file in bpmn/: each is checked and deployed or refused on its own; a file
+        identical to an older version makes that version current again."""
         from app.workflow.engine import deploy_directory
         with unit_of_work():
-            rows = deploy_directory()
-        for r in rows:
-            click.echo(f"{r.process_id} v{r.version} {r.content_hash[:12]}")
+            report = deploy_directory()
+        _echo_report(report)
+        if report.refusals:
+            raise SystemExit(1)
 
     @zx.command("demo")
     @click.option("--password", default="demo1234", show_default=True)
@@ -54,9 +56,22 @@ def _upgrade_engine_state():
         click.echo(f"engine state migrated: {counts['specs']} specs, {counts['instances']} instances")
 
 
+def _echo_report(report):
+    for f in report.files:
+        for r in f.new:
+            click.echo(f"{f.file}: {r.process_id} v{r.version} {r.content_hash[:12]} (new)")
+        for r in f.restored:
+            click.echo(f"{f.file}: {r.process_id} v{r.version} {r.content_hash[:12]} (current again)")
+        for r in f.older:
+            click.echo(f"{f.file}: {r.process_id} v{r.version} is an older version; left the current one")
+        for refusal in f.refusals:
+            click.echo(f"REFUSED {refusal}", err=True)
+
+
 def _reference():
     from app.policies.rates import seed_reference_rates
     from app.workflow.engine import deploy_directory
     with unit_of_work():
         seed_reference_rates()
-        deploy_directory()
+        report = deploy_directory(rollback=False)   # never reverts a version an administrator uploaded
+    _echo_report(report)

@@ -72,7 +72,7 @@ def _user(org, username, display, password, logins, supervisor=False):
 def load_demo(password: str = "demo1234") -> list[tuple[str, str, str]]:
     seed_reference_rates()
     from app.workflow.engine import deploy_directory
-    deploy_directory()
+    deploy_directory(rollback=False)
     logins: list[tuple[str, str, str]] = []
     admin = _org("ADMIN", OrgKind.admin, "系统管理", "Administration")
     _user(admin, "admin", "系统管理员", password, logins)

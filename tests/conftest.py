@@ -66,7 +66,8 @@ def app(tmp_path_factory):
         from app.policies.rates import seed_reference_rates
         from app.workflow.engine import deploy_directory
         seed_reference_rates()
-        deploy_directory()
+        report = deploy_directory()
+        assert not report.refusals, [str(r) for r in report.refusals]
         db.session.commit()
     yield application
     with application.app_context():

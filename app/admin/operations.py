@@ -25,7 +25,8 @@ from app.core.validation import MAX_JSON_DEPTH, bad_character, json_depth, strin
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
 from app.policies.presets import preset_codes, preset_params
 from app.policies.params import KNOWN_ROLES, ParamsInvalid, parse_params
-from app.workflow.models import ProcessInstance, ProcessSpec
+from app.workflow import engine
+from app.workflow.models import ProcessCurrent, ProcessInstance, ProcessSpec
 
 MIN_PASSWORD_LENGTH = PASSWORD_MIN_LENGTH     # the whole password rule: app/accounts/names.py
 MEMBER_ROLES = KNOWN_ROLES          # a member's role is its organisation's kind
@@ -447,6 +448,7 @@ class SpecRow:
     spec: ProcessSpec
     instances: int
     open_instances: int
+    current: bool = False
 
 
 def process_versions() -> list[SpecRow]:
@@ -455,18 +457,45 @@ def process_versions() -> list[SpecRow]:
     opened = dict(db.session.execute(select(ProcessInstance.spec_id, func.count())
                                      .where(ProcessInstance.completed.is_(False))
                                      .group_by(ProcessInstance.spec_id)).all())
+    current = set(db.session.scalars(select(ProcessCurrent.spec_id)))
     specs = db.session.scalars(select(ProcessSpec).order_by(ProcessSpec.process_id, ProcessSpec.version.desc()))
-    return [SpecRow(s, counts.get(s.id, 0), opened.get(s.id, 0)) for s in specs]
+    return [SpecRow(s, counts.get(s.id, 0), opened.get(s.id, 0), s.id in current) for s in specs]
 
 
-def deploy_now(actor) -> list[ProcessSpec]:
-    """Deploy bpmn/: a file whose content hash is known makes no new version.  Returns the new ones."""
-    from app.workflow.engine import deploy_directory
-    before = set(db.session.scalars(select(ProcessSpec.id)))
-    rows = deploy_directory()
-    new = [r for r in rows if r.id not in before]
-    audit.record("process_specs", 0, "deployed", actor, visible_to_enterprise=False,
-                 details={"new": [f"{r.process_id} v{r.version}" for r in new]})
+def _audit_deploy(report: engine.DeployReport, actor, source: str) -> None:
+    audit.record("process_specs", 0, "deployed", actor, visible_to_enterprise=False, details={
+        "source": source,
+        "new": [f"{r.process_id} v{r.version}" for r in report.new],
+        "current_again": [f"{r.process_id} v{r.version}" for r in report.restored],
+        "refused": [str(r) for r in report.refusals][:50]})
     db.session.flush()
-    return new
+
+
+def deploy_now(actor) -> engine.DeployReport:
+    """Deploy bpmn/: each file checked and deployed or refused on its own; content identical to an
+    older version makes that version current again."""
+    report = engine.deploy_directory()
+    _audit_deploy(report, actor, "bpmn/")
+    return report
+
+
+MAX_UPLOAD_FILES = 20
+
+
+def deploy_uploads(files: list[tuple[str, bytes]], actor, takeover: bool = False) -> engine.DeployReport:
+    """Deploy uploaded ``.bpmn`` files (nothing is written to bpmn/: the version holds the file).
+    ``takeover``: the administrator deploys them as new versions of processes another file owns."""
+    if not files:
+        raise AdminError(_("请选择要部署的 .bpmn 文件"), "files")
+    if len(files) > MAX_UPLOAD_FILES:
+        raise AdminError(_("一次最多部署 {n} 个文件").format(n=MAX_UPLOAD_FILES), "files")
+    named = []
+    for filename, content in files:
+        name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name.lower().endswith(".bpmn") or len(name) > 200 or name.startswith(".") or "\x00" in name:
+            raise AdminError(_("只接受 .bpmn 文件：{name}").format(name=name or "—"), "files")
+        named.append((name, content))
+    report = engine.deploy_sources(named, takeover=takeover)
+    _audit_deploy(report, actor, "upload" + (" (takeover)" if takeover else ""))
+    return report
 

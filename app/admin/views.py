@@ -12,7 +12,6 @@ from app.accounts.models import ORG_KIND_LABELS, Organisation, OrgKind, Sector, 
 from app.admin import operations as ops
 from app.core import audit, transaction
 from app.core.db import db
-from app.core.errors import DomainError
 from app.core.i18n import _
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import load_preset, preset_codes
@@ -376,14 +375,34 @@ def processes():
 @admin_required
 def deploy():
     _csrf_ok()
+    report = ops.deploy_now(current_user)
+    return _deployed(report, _("bpmn/ 中的流程均无变化，未产生新版本"))
+
+
+@bp.route("/processes/upload", methods=["POST"])
+@admin_required
+def upload_process():
+    _csrf_ok()
+    files = [(f.filename, f.read()) for f in request.files.getlist("files") if f.filename]
     try:
-        new = ops.deploy_now(current_user)
-    except DomainError as exc:   # a diagram that does not parse: nothing deployed, the reason shown
+        report = ops.deploy_uploads(files, current_user, takeover=request.form.get("takeover") == "1")
+    except ops.AdminError as exc:
         transaction.rollback()
-        flash(_("部署失败：{e}").format(e=exc), "danger")
-        return redirect(url_for("admin.processes"))
-    if new:
-        flash(_("已部署新版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in new)), "success")
-    else:
-        flash(_("bpmn/ 中的流程均无变化，未产生新版本"), "info")
+        flash(str(exc), "danger")
+        return render_template("admin/processes.html", rows=ops.process_versions(), report=None), 400
+    return _deployed(report, _("上传的流程与当前版本相同，未产生新版本"))
+
+
+def _deployed(report, unchanged_message):
+    """Flash what was deployed; a refusal shows the page with each refused file, element and reason."""
+    if report.new:
+        flash(_("已部署新版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in report.new)), "success")
+    if report.restored:
+        flash(_("已恢复为当前版本：{v}").format(v="、".join(f"{r.process_id} v{r.version}" for r in report.restored)),
+              "success")
+    if report.refusals:
+        transaction.commit_now()   # the files that passed are deployed; the 400 page lists the refused ones
+        return render_template("admin/processes.html", rows=ops.process_versions(), report=report), 400
+    if not report.new and not report.restored:
+        flash(unchanged_message, "info")
     return redirect(url_for("admin.processes"))

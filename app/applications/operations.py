@@ -137,6 +137,7 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
     instance = engine.start("loan_application", SUBJECT, app_.id, {
         "title": f"{app_.no} · {firm.name} · {app_.amount:,} 元",
         "application_id": app_.id, "enterprise_org_id": firm.id, "department_org_id": department.id,
+        "scheme_id": scheme.id,
     })
     app_.instance_id = instance.id
     db.session.flush()

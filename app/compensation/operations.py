@@ -209,7 +209,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
         raise OperationError(_("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员"))
     instance = engine.start("compensation", SUBJECT, claim.id, {
         "title": f"{claim.no} · {loan.enterprise.name} · 逾期本金 {principal:,} 元",
-        "claim_id": claim.id, "bank_org_id": loan.bank_id,
+        "claim_id": claim.id, "scheme_id": scheme.id, "bank_org_id": loan.bank_id,
         "advance_requested": claim.advance_requested,
         "finance_org_id": finance[0].id, "finoffice_org_id": finoffice[0].id,
         "gov_org_id": (gov or finoffice)[0].id, "payer_org_id": payer[0].id if payer else finance[0].id,

@@ -58,6 +58,14 @@ def rollback() -> None:
         fn()
 
 
+def commit_now() -> None:
+    """Commit what this request did so far, for an answer that reports a partial success with an
+    error status (a mixed upload: the good files are deployed, the refused ones listed with a 400)."""
+    db.session.commit()
+    if has_request_context():
+        _state().on_rollback.clear()
+
+
 def _finish(response):
     st = _state()
     if st.rollback_only or response.status_code >= 400:

@@ -42,3 +42,9 @@ def registered() -> dict[str, TaskHandler]:
 def labels() -> dict[str, str]:
     """Form key → label (a msgid), for the queue."""
     return {key: h.label for key, h in _HANDLERS.items()}
+
+
+def has_form(form_key: str) -> bool:
+    """Whether ``form_key`` is shown and submitted by a registered handler (deploy refuses a user
+    task whose form key has none)."""
+    return form_key in _HANDLERS

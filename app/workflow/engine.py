@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
 from flask import current_app
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, VALIDATOR
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -31,7 +30,9 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
-from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec, WorkflowTimer
+from app.workflow.assignment import AssignmentError, organisation_for, rule_of
+from app.workflow.deploy import CheckedFile, DeployRefused, DiagramParser, Refusal, build_specs, check_file, parse_xml
+from app.workflow.models import HumanTask, ProcessCurrent, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
 
@@ -140,6 +141,14 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
 _by_spec_id: dict[tuple[str, int], _DeployedSpec] = {}
 
 
+@event.listens_for(ProcessSpec, "after_insert")
+def _forget_reused_id(_mapper, _connection, row: ProcessSpec) -> None:
+    """A new row may reuse the id of one whose transaction rolled back (SQLite does): drop what the
+    per-id cache still holds for that id."""
+    for key in [k for k in _by_spec_id if k[1] == row.id]:
+        _by_spec_id.pop(key, None)
+
+
 def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
     """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row."""
     key = (str(db.engine.url), instance.spec_id)
@@ -151,17 +160,13 @@ def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
 
 # ---------------------------------------------------------------------------- deployment
 
-def _parser() -> SpiffBpmnParser:
-    return SpiffBpmnParser(validator=VALIDATOR)
-
-
 class DeployError(WorkflowError):
     """A diagram that does not parse or validate: nothing is deployed, the reason is shown."""
 
 
 def parse_file(path: Path):
-    """Parse and validate one BPMN file; returns {process_id: (spec, subprocess_specs)}."""
-    parser = _parser()
+    """Parse and schema-validate one BPMN file (no deploy checks); returns {process_id: (spec, subprocess_specs)}."""
+    parser = DiagramParser()
     try:
         parser.add_bpmn_file(str(path))
         out = {}
@@ -172,40 +177,163 @@ def parse_file(path: Path):
     return out
 
 
-def deploy_file(path: Path) -> list[ProcessSpec]:
-    content = path.read_bytes()
-    digest = hashlib.sha256(content).hexdigest()
-    rows = []
-    for pid, (spec, subs) in parse_file(path).items():
+@dataclass
+class FileReport:
+    """What deploying one file did: refused (nothing stored), or per process a new version, an older
+    version made current again (rollback), or nothing (content already current, or ``older``: known
+    content left as it is by a deploy that does not roll back)."""
+    file: str
+    refusals: list = field(default_factory=list)
+    new: list = field(default_factory=list)
+    restored: list = field(default_factory=list)
+    unchanged: list = field(default_factory=list)
+    older: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refusals
+
+    @property
+    def specs(self) -> list[ProcessSpec]:
+        return self.new + self.restored + self.unchanged + self.older
+
+
+@dataclass
+class DeployReport:
+    files: list[FileReport]
+
+    @property
+    def specs(self) -> list[ProcessSpec]:
+        return [s for f in self.files for s in f.specs]
+
+    @property
+    def new(self) -> list[ProcessSpec]:
+        return [s for f in self.files for s in f.new]
+
+    @property
+    def restored(self) -> list[ProcessSpec]:
+        return [s for f in self.files for s in f.restored]
+
+    @property
+    def refusals(self) -> list[Refusal]:
+        return [r for f in self.files for r in f.refusals]
+
+
+def current_spec(process_id: str) -> ProcessSpec | None:
+    """The version new instances of ``process_id`` start (see :class:`ProcessCurrent`)."""
+    return db.session.scalar(select(ProcessSpec).join(ProcessCurrent, ProcessCurrent.spec_id == ProcessSpec.id)
+                             .where(ProcessCurrent.process_id == process_id))
+
+
+def _make_current(process_id: str, row: ProcessSpec, current: ProcessCurrent | None) -> None:
+    if current is None:
+        db.session.add(ProcessCurrent(process_id=process_id, spec_id=row.id, since=now()))
+    else:
+        current.spec_id = row.id
+        current.since = now()
+    db.session.flush()
+
+
+def _store(checked: CheckedFile, specs: dict, report: FileReport, rollback: bool) -> None:
+    digest = hashlib.sha256(checked.content).hexdigest()
+    for pid, (spec, subs) in specs.items():
+        current = db.session.scalar(select(ProcessCurrent).where(ProcessCurrent.process_id == pid)
+                                    .with_for_update())
         row = db.session.scalar(select(ProcessSpec).where(
             ProcessSpec.process_id == pid, ProcessSpec.content_hash == digest))
         if row is None:
             # an empty workflow through the public serializer: the spec with its format version
             spec_json = _full_serializer.serialize_json(BpmnWorkflow(spec, subs))
             last = db.session.scalar(select(func.max(ProcessSpec.version)).where(ProcessSpec.process_id == pid))
-            row = ProcessSpec(process_id=pid, filename=path.name, content_hash=digest,
-                              version=(last or 0) + 1, bpmn_xml=content.decode("utf-8"), spec_json=spec_json)
+            row = ProcessSpec(process_id=pid, filename=checked.name, content_hash=digest,
+                              version=(last or 0) + 1, bpmn_xml=checked.content.decode("utf-8"),
+                              spec_json=spec_json, deployed_at=now())
             db.session.add(row)
             db.session.flush()
-        rows.append(row)
-    return rows
+            _make_current(pid, row, current)
+            report.new.append(row)
+        elif current is not None and current.spec_id == row.id:
+            report.unchanged.append(row)
+        elif rollback or current is None:
+            _make_current(pid, row, current)
+            report.restored.append(row)
+        else:
+            report.older.append(row)
 
 
-def deploy_directory(directory: str | Path | None = None) -> list[ProcessSpec]:
+def deploy_sources(sources: list[tuple[str, bytes]], *, rollback: bool = True,
+                   takeover: bool = False) -> DeployReport:
+    """Check and deploy files given as ``(file name, content)``; each file is deployed or refused on
+    its own (a refused file stores nothing).
+
+    A process id belongs to the file that deployed its current version: another file declaring it
+    is refused unless ``takeover`` (the administrator deploys it as a new version of that process).
+    Content identical to an older version makes that version current again when ``rollback``.
+    """
+    checked = [check_file(name, content) for name, content in sources]
+    reports = {id(c): FileReport(c.name, c.refusals) for c in checked}
+    claimed: dict[str, str] = {}
+    for c in checked:
+        if not c.ok:
+            continue
+        for pid in c.process_ids:
+            if pid in claimed:
+                c.refusals.append(Refusal(c.name, pid, _(
+                    "流程标识 {pid} 也由本次部署的文件 {other} 声明：同一流程标识只能属于一个文件").format(
+                    pid=pid, other=claimed[pid])))
+                continue
+            claimed[pid] = c.name
+            current = current_spec(pid)
+            if current is not None and current.filename != c.name and not takeover:
+                c.refusals.append(Refusal(c.name, pid, _(
+                    "流程标识 {pid} 已由文件 {owner} 部署（当前 v{v}）：不相关的文件不能成为同一流程的版本。"
+                    "如确为该流程的新版本，请改用文件名 {owner}，或勾选“作为该流程的新版本部署”。").format(
+                    pid=pid, owner=current.filename, v=current.version)))
+    batch = {pid: (c.name, c.root) for c in checked if c.ok for pid in c.process_ids}
+
+    def library(pid):
+        if pid in batch:
+            return batch[pid]
+        row = current_spec(pid)
+        if row is None:
+            return None
+        return row.filename, parse_xml(row.filename, row.bpmn_xml.encode("utf-8"))
+
+    for c in checked:
+        if not c.ok:
+            continue
+        specs = build_specs(c, library)
+        if c.ok:
+            _store(c, specs, reports[id(c)], rollback)
+    return DeployReport([reports[id(c)] for c in checked])
+
+
+def deploy_file(path: Path, *, rollback: bool = True, takeover: bool = False) -> list[ProcessSpec]:
+    """Deploy one file; raises :class:`DeployRefused` (naming file, element and reason) if refused."""
+    path = Path(path)
+    report = deploy_sources([(path.name, path.read_bytes())], rollback=rollback, takeover=takeover)
+    if report.refusals:
+        raise DeployRefused(report.refusals)
+    return report.specs
+
+
+def deploy_directory(directory: str | Path | None = None, *, rollback: bool = True) -> DeployReport:
+    """Deploy every ``*.bpmn`` in ``directory`` (default ``BPMN_DIR``), each file on its own.
+
+    ``rollback=False`` (start-up, ``init-db``) only adds new content: a file whose content is an
+    older version leaves the current version (perhaps uploaded by an administrator) in place.
+    """
     directory = Path(directory or current_app.config["BPMN_DIR"])
-    rows = []
-    for path in sorted(directory.glob("*.bpmn")):
-        rows.extend(deploy_file(path))
-    return rows
+    return deploy_sources([(p.name, p.read_bytes()) for p in sorted(directory.glob("*.bpmn"))],
+                          rollback=rollback)
 
 
 def latest_spec(process_id: str) -> ProcessSpec:
-    row = db.session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == process_id)
-                            .order_by(ProcessSpec.version.desc()).limit(1))
+    """The current version of ``process_id``, the one new instances start."""
+    row = current_spec(process_id)
     if row is None:
-        deploy_directory()
-        row = db.session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == process_id)
-                                .order_by(ProcessSpec.version.desc()).limit(1))
+        deploy_directory(rollback=False)
+        row = current_spec(process_id)
     if row is None:
         raise WorkflowError(f"process {process_id!r} is not deployed")
     return row
@@ -437,6 +565,20 @@ def _is_human(task_spec) -> bool:
     return getattr(task_spec, "manual", False)
 
 
+def _assignee(task, props: dict) -> tuple[int | None, str | None]:
+    """(organisation id, organisation kind) of a ready user task, by its assignee rule."""
+    rule, _problem = rule_of(props)
+    if rule is None:          # deployed before deploy checked assignee rules
+        return None, props.get("orgKind")
+    if rule.expression:
+        value = evaluate(rule.expression, task.data)
+        return (int(value) if value is not None else None), rule.kind
+    try:
+        return organisation_for(rule, task.data, task.task_spec.bpmn_name or task.task_spec.bpmn_id), rule.kind
+    except AssignmentError as exc:
+        raise WorkflowError(str(exc)) from exc
+
+
 def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY) if _is_human(t.task_spec)}
     existing = {ht.task_uuid: ht for ht in db.session.scalars(
@@ -448,9 +590,7 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         if uuid in existing:
             continue
         props = _properties(task.task_spec)
-        org_id = None
-        if props.get("assignTo"):
-            org_id = evaluate(props["assignTo"], task.data)
+        org_id, org_kind = _assignee(task, props)
         due_at = None
         if props.get("dueWorkingDays"):
             from app.core.workdays import calendar
@@ -458,8 +598,7 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         db.session.add(HumanTask(
             instance_id=instance.id, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
             name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-            lane=task.task_spec.lane, org_kind=props.get("orgKind"),
-            org_id=int(org_id) if org_id is not None else None,
+            lane=task.task_spec.lane, org_kind=org_kind, org_id=org_id,
             form_key=props.get("formKey"), subject_type=instance.subject_type,
             subject_id=instance.subject_id, title=str(task.data.get("title", ""))[:300],
             due_at=due_at, created_at=now(),

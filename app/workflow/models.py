@@ -25,6 +25,18 @@ class ProcessSpec(db.Model):
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
 
+class ProcessCurrent(db.Model):
+    """The version of a process that new instances start: the newest deployed, or an older one made
+    current again by redeploying its content (rollback).  Its file name owns the process id: a
+    different file declaring the same id is refused unless deployed explicitly as a new version."""
+    __tablename__ = "process_current"
+    process_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    spec_id: Mapped[int] = mapped_column(ForeignKey("process_specs.id"))
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    spec: Mapped[ProcessSpec] = relationship()
+
+
 class ProcessInstance(db.Model):
     __tablename__ = "process_instances"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -106,10 +106,18 @@ def test_data_filled_at_the_baseline_survives_the_upgrade_to_head(scratch_app):
                            "version, completed, created_at, updated_at) VALUES (1, 1, :pid, 'application', 1, "
                            ":state, 3, :f, :t, :t)"),
                       {"pid": pid, "state": state, "f": False, "t": "2026-01-05 01:00:00+00:00"})
+            c.execute(text("INSERT INTO process_specs (id, process_id, filename, content_hash, version, bpmn_xml, "
+                           "spec_json, deployed_at) VALUES (2, :pid, :fn, 'newer', 2, :xml, :spec, :t)"),
+                      {"pid": pid, "fn": path.name, "xml": path.read_text(encoding="utf-8"), "spec": spec_json,
+                       "t": "2026-01-06 01:00:00+00:00"})
         upgrade()
         with db.engine.connect() as c:
             stored = c.execute(text("SELECT state FROM process_instances WHERE id = 1")).scalar_one()
             spec_stored = c.execute(text("SELECT spec_json FROM process_specs WHERE id = 1")).scalar_one()
+            # the newest version of each process is its current one, as new instances started before
+            current = c.execute(text("SELECT spec_id FROM process_current WHERE process_id = :pid"),
+                                {"pid": pid}).scalar_one()
+        assert current == 2
         assert json.loads(stored)[engine.VERSION_KEY] == "1.5"
         assert json.loads(spec_stored)[engine.VERSION_KEY] == "1.5"
         inst = db.session.get(ProcessInstance, 1)

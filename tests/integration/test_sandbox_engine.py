@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.db import db
 from app.workflow import engine
 from app.workflow.models import HumanTask
+from app.workflow.deploy import DeployRefused
 from app.workflow.sandbox import DiagramExpressionError
 
 PROBE = Path(__file__).resolve().parents[1] / "bpmn" / "sandbox_probe.bpmn"
@@ -45,16 +46,18 @@ def test_the_gateway_takes_the_other_way_when_the_condition_is_false(world):
 
 
 @pytest.mark.parametrize("where", ["script", "condition"])
-@pytest.mark.parametrize("source,names", [
-    ('match "{0.__globals__}":\n    case str(format=f):\n        x = f(date_of)\n', "match"),
-    ("'{0.__globals__[calendar].__globals__[db]}'.format(add_working_days)", "format"),
-    ("add_working_days.__globals__", "__globals__"),
-    ("f'{round_fen.__globals__}'", "__globals__"),
-    ("add_working_days(received_at, 10 ** 10 ** 8)", "exceed"),
-    ("add_working_days(received_at, 100000)", "at most 1000"),
-    ("\uff45val('1')", "eval"),
+@pytest.mark.parametrize("source,names,found_at", [
+    ('match "{0.__globals__}":\n    case str(format=f):\n        x = f(date_of)\n', "match", "deploy"),
+    ("'{0.__globals__[calendar].__globals__[db]}'.format(add_working_days)", "format", "deploy"),
+    ("add_working_days.__globals__", "__globals__", "deploy"),
+    ("f'{round_fen.__globals__}'", "__globals__", "deploy"),
+    # names and costs are known only with the data: refused when they run
+    ("\uff45val('1')", "eval", "start"),
+    ("add_working_days(received_at, 10 ** 10 ** 8)", "exceed", "start"),
+    ("add_working_days(received_at, 100000)", "at most 1000", "start"),
 ])
-def test_escapes_in_a_deployed_diagram_are_refused(world, tmp_path, where, source, names):
+def test_escapes_in_a_deployed_diagram_are_refused(world, tmp_path, where, source, names, found_at):
+    """A forbidden construct is found by deploy (naming file and element); a cost bomb when it runs."""
     w = world()
     text = PROBE.read_text(encoding="utf-8")
     tag = "bpmn:script" if where == "script" else "bpmn:conditionExpression"
@@ -63,10 +66,18 @@ def test_escapes_in_a_deployed_diagram_are_refused(world, tmp_path, where, sourc
         text = re.sub(r"(<bpmn:script>)(.*?)(</bpmn:script>)", r"\1late = False\3", text, flags=re.S)
     path = tmp_path / "sandbox_probe.bpmn"
     path.write_text(text, encoding="utf-8")
-    engine.deploy_file(path)
-    with pytest.raises(DiagramExpressionError) as info:
-        engine.start("test_sandbox_probe", "test", w.bank.id, {"org_id": w.bank.id, "received_at": "2025-09-26"})
-    message = str(info.value)
+    if found_at == "deploy":
+        with pytest.raises(DeployRefused) as refused:
+            engine.deploy_file(path)
+        (refusal,) = refused.value.refusals
+        assert refusal.file == "sandbox_probe.bpmn"
+        assert refusal.element == ("compute" if where == "script" else "f_ok")
+        message = refusal.reason
+    else:
+        engine.deploy_file(path)
+        with pytest.raises(DiagramExpressionError) as info:
+            engine.start("test_sandbox_probe", "test", w.bank.id, {"org_id": w.bank.id, "received_at": "2025-09-26"})
+        message = str(info.value)
     assert current_app.config["SECRET_KEY"] not in message
     if where == "script" or "single expression" not in message:
         assert names in message
