@@ -113,6 +113,9 @@ def configure_logging(app) -> None:
     if isinstance(level, int):
         root.setLevel(level)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)      # the access line below replaces its own
+    # SpiffWorkflow logs every task state change at INFO: a line per change of every step, noise in
+    # production logs (our own lines say what a step did); its warnings and errors still come through
+    logging.getLogger("spiff").setLevel(logging.WARNING)
 
     @app.before_request
     def _request_id():
