@@ -143,6 +143,14 @@ def binding(scheme: Scheme | None, kind: str) -> Resolved:
     return Resolved(k, scheme_id, row.process_id, row.spec_id, row, inherited)
 
 
+def shown_spec(b: Resolved) -> ProcessSpec | None:
+    """The version a binding runs now, for display (None when its process is not deployed)."""
+    try:
+        return b.spec()
+    except DomainError:
+        return None
+
+
 def spec_for(scheme: Scheme | None, kind: str) -> ProcessSpec:
     return binding(scheme, kind).spec()
 
