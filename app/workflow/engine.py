@@ -138,12 +138,15 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
     return hit
 
 
-_by_spec_id: dict[tuple[str, int], _DeployedSpec] = {}
+_by_spec_id: dict[tuple[object, int], _DeployedSpec] = {}
 
 
 def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
-    """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row."""
-    key = (str(db.engine.url), instance.spec_id)
+    """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row.
+
+    Keyed by the engine object, not its URL: two apps on one PostgreSQL URL with different schemas
+    (``search_path``) have different rows under the same ``spec_id``."""
+    key = (db.engine, instance.spec_id)
     hit = _by_spec_id.get(key)
     if hit is None:
         hit = _by_spec_id[key] = _cached(instance.spec)
