@@ -214,10 +214,10 @@ def set_binding(actor, scheme: Scheme | None, kind: str, process_id: str, spec_i
         if spec is None or spec.process_id != process_id:
             raise BindingError(_("请选择流程版本"), "target")
     else:
-        spec = db.session.scalar(select(ProcessSpec).where(ProcessSpec.process_id == process_id)
-                                 .order_by(ProcessSpec.version.desc()).limit(1))
-        if spec is None:
-            raise BindingError(_("流程 {p} 尚未部署").format(p=process_id), "target")
+        try:
+            spec = engine.latest_spec(process_id)
+        except engine.WorkflowError:
+            raise BindingError(_("流程 {p} 尚未部署").format(p=process_id), "target") from None
     if not fits(spec, kind):
         raise BindingError(_("流程 {p} 未声明为“{k}”流程（processKind），不能绑定").format(p=process_id, k=k.label),
                            "target")
