@@ -36,6 +36,31 @@ def register(app):
         if report.refusals:
             raise SystemExit(1)
 
+    @zx.command("replay")
+    @click.argument("scheme_code")
+    def replay(scheme_code):
+        """Replay a scheme's worked examples through its bound processes and rules (nothing is kept)."""
+        from sqlalchemy import select
+        from app.core.db import db
+        from app.policies import replay as replay_mod
+        from app.policies.models import Scheme
+        scheme = db.session.scalar(select(Scheme).where(Scheme.code == scheme_code))
+        if scheme is None:
+            raise click.ClickException(f"no scheme {scheme_code!r}")
+        try:
+            report = replay_mod.replay(scheme)
+        finally:
+            db.session.rollback()
+        for r in report.results:
+            click.echo(f"{'PASS' if r.passed else 'FAIL'}  {r.example.name}  [{r.process or r.example.kind}]")
+            if r.error:
+                click.echo(f"      error: {r.error}")
+            for d in r.differences:
+                click.echo(f"      {d.key}: expected {d.expected!r}, actual {d.actual!r}")
+        click.echo(f"{len(report.results) - len(report.failures)}/{len(report.results)} examples passed")
+        if not report.passed:
+            raise SystemExit(1)
+
     @zx.command("demo")
     @click.option("--password", default="demo1234", show_default=True)
     def demo(password):

@@ -87,3 +87,10 @@ class RateForm(Form):
     rate = DecimalField(_l("年利率（%）"), places=4, validators=[InputRequired(_l("请填写利率")),
                                                             NumberRange(0, 100, _l("利率应在 0 到 100 之间"))])
     source = StringField(_l("来源（公告文号）"), validators=[Optional(), Length(max=200)])
+
+
+class BindingForm(Form):
+    """Bind one process kind of a scheme (or of the deployment) to a process version."""
+    target = SelectField(_l("流程与版本"), validators=[InputRequired(_l("请选择流程版本"))])
+    note = StringField(_l("修改说明（依据的文件、会议纪要等）"),
+                       validators=[DataRequired(_l("请说明修改原因")), Length(max=500)])

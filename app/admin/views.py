@@ -13,10 +13,11 @@ from app.admin import operations as ops
 from app.core import audit, transaction
 from app.core.db import db
 from app.core.i18n import _
+from app.policies import bindings, replay
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import load_preset, preset_codes
 from app.policies.rates import KIND_LABELS as RATE_KIND_LABELS
-from forms.admin import (BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
+from forms.admin import (BindingForm, BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
                          SchemeForm, SectorForm, UserForm)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -280,12 +281,34 @@ def _params_form(scheme):
     return form
 
 
-def _scheme_page(scheme, member_form=None, params_form=None, status=200):
+def _binding_form(kind: str, resolved=None, submitted=False):
+    form = BindingForm(prefix=kind) if submitted else BindingForm(prefix=kind, formdata=None)
+    form.target.choices = bindings.choices(kind)
+    if resolved is not None and not submitted:
+        form.target.data = f"spec:{resolved.spec_id}" if resolved.pinned else f"current:{resolved.process_id}"
+    return form
+
+
+def _bindings_view(scheme, failed=None):
+    """Each kind's binding with its form (``failed``: (kind, form) of a refused submission)."""
+    rows = []
+    for b in bindings.bindings_of(scheme):
+        form = failed[1] if failed and failed[0] == b.kind.code else _binding_form(b.kind.code, b)
+        action = (url_for("admin.scheme_binding", scheme_id=scheme.id, kind=b.kind.code) if scheme is not None
+                  else url_for("admin.deployment_binding", kind=b.kind.code))
+        rows.append({"b": b, "form": form, "action": action,
+                     "spec": bindings.shown_spec(b)})
+    return rows
+
+
+def _scheme_page(scheme, member_form=None, params_form=None, status=200, binding_failed=None):
     members = sorted(scheme.members, key=lambda m: (ops.MEMBER_ROLES.index(m.role)
                                                    if m.role in ops.MEMBER_ROLES else 99, m.id))
     return render_template("admin/scheme.html", scheme=scheme, members=members,
                            member_form=member_form or _member_form(),
                            params_form=params_form or _params_form(scheme),
+                           binding_rows=_bindings_view(scheme, binding_failed),
+                           binding_history=bindings.history(scheme), binding_kinds=bindings.KINDS,
                            history=ops.params_history(scheme), role_labels={k.value: v for k, v in
                                                                              ORG_KIND_LABELS.items()}), status
 
@@ -341,6 +364,69 @@ def params(scheme_id):
             _refuse(form, exc, "params")
             scheme = _get(Scheme, scheme_id)
     return _scheme_page(scheme, params_form=form, status=400)
+
+
+# ---------------------------------------------------------------------------- process bindings, replay
+
+def _kind_or_404(kind, per_scheme):
+    k = bindings.KINDS.get(kind)
+    if k is None or (per_scheme and not k.per_scheme):
+        abort(404)
+    return k
+
+
+def _change_binding(scheme, kind):
+    form = _binding_form(kind, submitted=True)
+    if form.validate_on_submit():
+        try:
+            process_id, spec_id = bindings.parse_target(form.target.data)
+            bindings.set_binding(current_user, scheme, kind, process_id, spec_id, form.note.data)
+            flash(_("已修改流程绑定：{k}").format(k=bindings.KINDS[kind].label), "success")
+            return None
+        except bindings.BindingError as exc:
+            _refuse(form, exc, "target")
+    return form
+
+
+@bp.route("/schemes/<int:scheme_id>/bindings/<kind>", methods=["POST"])
+@admin_required
+def scheme_binding(scheme_id, kind):
+    scheme = _get(Scheme, scheme_id)
+    _kind_or_404(kind, per_scheme=True)
+    form = _change_binding(scheme, kind)
+    if form is None:
+        return redirect(url_for("admin.scheme", scheme_id=scheme.id) + "#bindings")
+    return _scheme_page(_get(Scheme, scheme_id), binding_failed=(kind, form), status=400)
+
+
+def _deployment_page(failed=None, status=200):
+    return render_template("admin/bindings.html", binding_rows=_bindings_view(None, failed),
+                           binding_history=bindings.history(None), binding_kinds=bindings.KINDS), status
+
+
+@bp.route("/bindings")
+@admin_required
+def deployment_bindings():
+    return _deployment_page()
+
+
+@bp.route("/bindings/<kind>", methods=["POST"])
+@admin_required
+def deployment_binding(kind):
+    _kind_or_404(kind, per_scheme=False)
+    form = _change_binding(None, kind)
+    if form is None:
+        return redirect(url_for("admin.deployment_bindings"))
+    return _deployment_page((kind, form), status=400)
+
+
+@bp.route("/schemes/<int:scheme_id>/replay")
+@admin_required
+def scheme_replay(scheme_id):
+    """Run the scheme's worked examples through its bound diagrams and rules; nothing is kept."""
+    scheme = _get(Scheme, scheme_id)
+    report = replay.replay(scheme)
+    return render_template("admin/replay.html", scheme=scheme, report=report)
 
 
 # ---------------------------------------------------------------------------- reference rates

@@ -26,6 +26,7 @@ from app.loans.models import Filing, Loan
 from app.policies.gates import LoanFacts, check_gates, rate_cap
 from app.policies.models import Scheme
 from app.policies.rates import KIND_LABELS, NoReferenceRate, reference_rate
+from app.policies import bindings
 from app.workflow import engine
 
 SUBJECT = "loan_application"
@@ -134,7 +135,7 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
                                  valid_until=data.consent_valid_until, signed_by_id=user.id))
     audit.record(SUBJECT, app_.id, "submitted", user, details={
         "amount": str(app_.amount), "term_months": app_.term_months, "department": department.name})
-    instance = engine.start("loan_application", SUBJECT, app_.id, {
+    instance = bindings.start_for(scheme, "loan_application", SUBJECT, app_.id, {
         "title": f"{app_.no} · {firm.name} · {app_.amount:,} 元",
         "application_id": app_.id, "enterprise_org_id": firm.id, "department_org_id": department.id,
         "scheme_id": scheme.id,

@@ -26,6 +26,7 @@ from app.core.money import yuan
 from app.core.sequences import reference_no
 from app.core.timeutil import now, today
 from app.loans.models import CLASSIFICATIONS, Loan
+from app.policies import bindings
 from app.workflow import engine
 from app.workflow.models import HumanTask
 
@@ -207,7 +208,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
     members = scheme.member_orgs(*params.joint_meeting_roles)
     if not finance or not finoffice or not members:
         raise OperationError(_("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员"))
-    instance = engine.start("compensation", SUBJECT, claim.id, {
+    instance = bindings.start_for(scheme, "compensation", SUBJECT, claim.id, {
         "title": f"{claim.no} · {loan.enterprise.name} · 逾期本金 {principal:,} 元",
         "claim_id": claim.id, "scheme_id": scheme.id, "bank_org_id": loan.bank_id,
         "advance_requested": claim.advance_requested,

@@ -29,6 +29,7 @@ from app.duties.models import Duty
 from app.loans.models import Loan
 from app.notifications.operations import notify, users_of_org
 from app.policies.models import Scheme, SchemeMember
+from app.policies import bindings
 from app.workflow import engine
 from app.workflow.models import HumanTask
 
@@ -89,7 +90,7 @@ def quarterly_period(on: date) -> Period | None:
 
 
 def _create(key: str, kind: str, period: Period, org: Organisation, scheme: Scheme | None,
-            process_id: str, title: str, data: dict) -> Duty | None:
+            process_kind: str, title: str, data: dict) -> Duty | None:
     """Create one duty with its process instance; None if it exists.  Commits."""
     if db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
         return None
@@ -102,7 +103,7 @@ def _create(key: str, kind: str, period: Period, org: Organisation, scheme: Sche
     except IntegrityError:          # a concurrent run created it first
         db.session.rollback()
         return None
-    inst = engine.start(process_id, SUBJECT, duty.id, {
+    inst = bindings.start_for(scheme, process_kind, SUBJECT, duty.id, {
         "title": title, "duty_id": duty.id, "period": period.code, "scheme_id": duty.scheme_id,
         "due_iso": period.due_at.isoformat(), **data})
     duty.instance_id = inst.id
@@ -134,7 +135,7 @@ def create_monthly_filing_duties(at: datetime) -> list[Duty]:
             continue
         scheme, org = db.session.get(Scheme, scheme_id), db.session.get(Organisation, org_id)
         title = f"{period.code} 月度项目备案与统计 · {scheme.name} · {org.name}"
-        d = _create(key, "monthly_filing", period, org, scheme, "monthly_filing_duty", title,
+        d = _create(key, "monthly_filing", period, org, scheme, "monthly_filing", title,
                     {"bank_org_id": org.id})
         if d:
             created.append(d)

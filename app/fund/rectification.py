@@ -17,9 +17,10 @@ from app.core.i18n import _
 from app.core.timeutil import now
 from app.fund.models import Suspension
 from app.policies.models import Scheme
+from app.policies import bindings
 from app.workflow import engine
 
-PROCESS = "rectification"
+PROCESS = "rectification"     # the process kind (app/policies/bindings.py)
 SUBJECT = "bank_suspension"
 
 
@@ -36,7 +37,7 @@ def start(s: Suspension):
     if not offices:
         raise RectificationError(_("该政策未配置金融办，无法开展整改审核，请联系管理员"))
     bank = db.session.get(Organisation, s.bank_id)
-    instance = engine.start(PROCESS, SUBJECT, s.id, {
+    instance = bindings.start_for(scheme, PROCESS, SUBJECT, s.id, {
         "title": f"{bank.name} · {scheme.name} · 暂停业务整改",
         "suspension_id": s.id, "scheme_id": s.scheme_id, "bank_org_id": s.bank_id,
         "finoffice_org_id": offices[0].id,

@@ -89,3 +89,44 @@ class ReferenceRate(db.Model):
     max_months: Mapped[int | None]                         # term <= max_months (None: no upper bound)
     rate: Mapped[Decimal] = mapped_column(Numeric(7, 4))   # percent per year
     source: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ProcessBinding(db.Model):
+    """Which deployed process (and version) runs one kind of process for one scheme.
+
+    ``scheme_id`` None: the deployment-wide binding of the kind — the only binding of kinds that
+    are not per scheme (credit-data collection is per data-source unit) and the default of schemes
+    without their own row.  ``spec_id`` None: the current version of ``process_id`` (follows
+    redeploys); else that version, pinned.  Changes go through app/policies/bindings.py, which
+    writes :class:`ProcessBindingHistory`.
+    """
+    __tablename__ = "process_bindings"
+    __table_args__ = (UniqueConstraint("scheme_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    process_id: Mapped[str] = mapped_column(String(100))
+    spec_id: Mapped[int | None] = mapped_column(ForeignKey("process_specs.id"))
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    spec = relationship("ProcessSpec")
+
+
+class ProcessBindingHistory(db.Model):
+    """One change of a binding: who, when, from → to, why."""
+    __tablename__ = "process_binding_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int | None] = mapped_column(ForeignKey("schemes.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    from_process_id: Mapped[str | None] = mapped_column(String(100))
+    from_spec_id: Mapped[int | None] = mapped_column(ForeignKey("process_specs.id"))
+    to_process_id: Mapped[str] = mapped_column(String(100))
+    to_spec_id: Mapped[int | None] = mapped_column(ForeignKey("process_specs.id"))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    from_spec = relationship("ProcessSpec", foreign_keys=[from_spec_id])
+    to_spec = relationship("ProcessSpec", foreign_keys=[to_spec_id])
+    changed_by = relationship("User")

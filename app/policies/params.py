@@ -262,6 +262,55 @@ def _activities(value):
     return tuple(value)
 
 
+EXAMPLE_KINDS = ("gates", "compensation", "payout_due")
+_EXAMPLE_VALUE = (str, int, bool, type(None))
+
+
+class Example(_Part):
+    """A worked example of the scheme (app/policies/replay.py runs it): the inputs and the expected
+    outcome, money and ratios as strings like every parameter.  ``kind`` says what it exercises:
+    ``gates`` (the approval gates and the loan diagram), ``compensation`` (shares, caps, advance,
+    settlement and the compensation diagram), ``payout_due`` (the payout deadline in working days)."""
+    name: str
+    kind: Literal["gates", "compensation", "payout_due"]
+    source: str = ""                     # where the numbers come from (article, test)
+    inputs: dict[str, Any] = {}
+    expected: dict[str, Any]
+
+
+def _example(value):
+    if not isinstance(value, dict):
+        raise Problem(_("算例应为 {\"name\", \"kind\", \"inputs\", \"expected\"} 对象"))
+    if not isinstance(value.get("name"), str) or not value["name"].strip():
+        raise Problem(_("算例名称不能为空"), "name")
+    if value.get("kind") not in EXAMPLE_KINDS:
+        raise Problem(_("取值“{v}”无效，可选：{c}").format(v=value.get("kind"), c="、".join(EXAMPLE_KINDS)), "kind")
+    unknown = sorted(set(value) - set(Example.model_fields))
+    if unknown:
+        raise Problem(_("未知参数：{k}").format(k="、".join(unknown)))
+    for part in ("inputs", "expected"):
+        items = value.get(part, {})
+        if not isinstance(items, dict) or (part == "expected" and not items):
+            raise Problem(_("应为非空的 JSON 对象"), part)
+        for k, v in items.items():
+            ok = isinstance(v, _EXAMPLE_VALUE) or (isinstance(v, list) and all(isinstance(x, _EXAMPLE_VALUE) for x in v))
+            if not ok:
+                raise Problem(_("应为文字、整数、true/false 或它们的列表（金额写成字符串）"), f"{part}.{k}")
+    return value
+
+
+def _examples(value):
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise Problem(_("应为算例列表"))
+    names = [e.get("name") for e in value if isinstance(e, dict)]
+    dup = sorted({n for n in names if isinstance(n, str) and names.count(n) > 1})
+    if dup:
+        raise Problem(_("算例名称重复：{n}").format(n="、".join(dup)))
+    return tuple(value)
+
+
 # ---------------------------------------------------------------------------- the model
 
 class SchemeParams(BaseModel):
@@ -318,6 +367,9 @@ class SchemeParams(BaseModel):
     joint_meeting_roles: Roles
     joint_meeting_rule: Annotated[str, BeforeValidator(_choice(JOINT_MEETING_RULES, required=True))]
     payout_working_days: Annotated[int, _v(_int, maximum=90, required=True)]
+
+    # worked examples, replayed before go-live (app/policies/replay.py)
+    examples: Annotated[tuple[Annotated[Example, BeforeValidator(_example)], ...], BeforeValidator(_examples)] = ()
 
     @field_validator("loss_basis", "claimable_when", mode="before")
     @classmethod

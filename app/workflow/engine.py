@@ -22,6 +22,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent as EndEventMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
@@ -138,7 +139,7 @@ def _cached(spec_row: ProcessSpec) -> _DeployedSpec:
     return hit
 
 
-_by_spec_id: dict[tuple[str, int], _DeployedSpec] = {}
+_by_spec_id: dict[tuple[object, int], _DeployedSpec] = {}
 
 
 @event.listens_for(ProcessSpec, "after_insert")
@@ -150,8 +151,11 @@ def _forget_reused_id(_mapper, _connection, row: ProcessSpec) -> None:
 
 
 def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
-    """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row."""
-    key = (str(db.engine.url), instance.spec_id)
+    """The instance's restored spec by ``spec_id``, without loading the ``process_specs`` row.
+
+    Keyed by the engine object, not its URL: two apps on one PostgreSQL URL with different schemas
+    (``search_path``) have different rows under the same ``spec_id``."""
+    key = (db.engine, instance.spec_id)
     hit = _by_spec_id.get(key)
     if hit is None:
         hit = _by_spec_id[key] = _cached(instance.spec)
@@ -352,7 +356,14 @@ def _run_engine(workflow: BpmnWorkflow) -> None:
 
 
 def start(process_id: str, subject_type: str, subject_id: int, data: dict) -> ProcessInstance:
-    spec_row = latest_spec(process_id)
+    """An instance of the current version of ``process_id``.  Domain code starts a scheme's bound
+    process through :func:`app.policies.bindings.start_for` instead of naming a process here."""
+    return start_spec(latest_spec(process_id), subject_type, subject_id, data)
+
+
+def start_spec(spec_row: ProcessSpec, subject_type: str, subject_id: int, data: dict) -> ProcessInstance:
+    """An instance of exactly this deployed version (a pinned binding, or the current one)."""
+    process_id = spec_row.process_id
     deployed = _cached(spec_row)
     spec, subs = deployed.spec, deployed.subprocess_specs
     workflow = BpmnWorkflow(spec, subs, script_engine=make_script_engine())
@@ -680,3 +691,41 @@ def progress(instance: ProcessInstance) -> dict:
 
 def workflow_data(instance: ProcessInstance) -> dict:
     return dict(load(instance).data)
+
+
+# ---------------------------------------------------------------------------- replay (dry runs)
+
+def drive(instance: ProcessInstance, answer, max_steps: int = 200) -> dict:
+    """Run a locked instance without users: each READY human task gets ``answer(bpmn_id, data)``
+    (a dict merged into the task's data), until the process ends or ``answer`` returns None.
+
+    For replaying worked examples inside a transaction that is rolled back; returns the human
+    tasks done in order (``path``), the end event reached (``end``, None if still running) and
+    the workflow data.
+    """
+    workflow = load(instance)
+    path = []
+    for _step in range(max_steps):
+        ready = [t for t in workflow.get_tasks(state=TaskState.READY) if _is_human(t.task_spec)]
+        if not ready:
+            break
+        task = ready[0]
+        data = answer(task.task_spec.bpmn_id, dict(task.data))
+        if data is None:
+            break
+        task.data.update(data)
+        task.run()
+        _run_engine(workflow)
+        path.append(task.task_spec.bpmn_id)
+    _persist(instance, workflow)
+    ends = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
+            if isinstance(t.task_spec, EndEventMixin) and t.task_spec.bpmn_id]
+    return {"path": path, "end": ends[-1] if workflow.is_completed() and ends else None,
+            "data": dict(workflow.data)}
+
+
+def forget_instances(ids) -> None:
+    """Drop rolled-back instances from this transaction's lock table (their ids may be reused)."""
+    locks = _locks()
+    for i in ids:
+        locks.pop(i, None)

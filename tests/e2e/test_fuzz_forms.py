@@ -198,7 +198,7 @@ def _scenario(world, login):
     month = dataclasses.replace(duties.monthly_period(date(2026, 2, 2)), **ahead, stats_due_at=ahead["due_at"])
     quarter = dataclasses.replace(duties.quarterly_period(date(2025, 7, 1)), **ahead)
     duties._create(f"monthly_filing:{month.code}:s{q.scheme.id}:o{q.bank.id}", "monthly_filing", month,
-                   q.bank, q.scheme, "monthly_filing_duty", "月度项目备案", {"bank_org_id": q.bank.id})
+                   q.bank, q.scheme, "monthly_filing", "月度项目备案", {"bank_org_id": q.bank.id})
     duties._create(f"credit_data:{quarter.code}:o{src.id}", "credit_data", quarter, src, None,
                    "credit_data_collection", "季度信用信息采集", {"source_org_id": src.id})
 
@@ -235,6 +235,12 @@ def _scenario(world, login):
     make_loan(f, "200000000.00")
     thresholds.check_loan_volume(f.scheme.id)
     db.session.commit()
+
+    pending = Organisation(kind="enterprise", name=f"待认证企业{q.tag}", code=f"pend-{q.tag}",   # 企业认证
+                           sector_id=q.sector.id, verification="pending")
+    db.session.add(pending)
+    db.session.commit()
+    seeds[q.u["dept"].id] = seeds.get(q.u["dept"].id, []) + ["/firms/verification"]
 
     admin = login(q.user("admin"))                                    # a calendar year with entries, complete
     ok(admin.post(f"/admin/calendar/{CAL_YEAR}/days", data={"holidays": f"{CAL_YEAR}-01-01 元旦", "workdays": ""}))
