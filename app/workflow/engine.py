@@ -397,6 +397,11 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         raise ConcurrentUpdate(_("该事项刚刚被其他人处理过，请刷新页面查看最新状态。")) from exc
 
 
+def save(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Store a workflow changed outside the run paths (an administrator's data edit, a migration)."""
+    _persist(instance, workflow)
+
+
 @dataclass
 class StepResult:
     instance: ProcessInstance
@@ -501,23 +506,24 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     for uuid, task in ready.items():
         if uuid in existing:
             continue
-        props = _properties(task.task_spec)
-        org_id = None
-        if props.get("assignTo"):
-            org_id = evaluate(props["assignTo"], task.data)
-        due_at = None
-        if props.get("dueWorkingDays"):
-            from app.core.workdays import calendar
-            due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
-        db.session.add(HumanTask(
-            instance_id=instance.id, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
-            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-            lane=task.task_spec.lane, org_kind=props.get("orgKind"),
-            org_id=int(org_id) if org_id is not None else None,
-            form_key=props.get("formKey"), subject_type=instance.subject_type,
-            subject_id=instance.subject_id, title=str(task.data.get("title", ""))[:300],
-            due_at=due_at, created_at=now(),
-        ))
+        db.session.add(HumanTask(instance_id=instance.id, task_uuid=uuid, subject_type=instance.subject_type,
+                                 subject_id=instance.subject_id, created_at=now(), **index_fields(instance, task)))
+
+
+def index_fields(instance: ProcessInstance, task) -> dict:
+    """The human-task index's columns that come from the task's definition and data."""
+    props = _properties(task.task_spec)
+    org_id = None
+    if props.get("assignTo"):
+        org_id = evaluate(props["assignTo"], task.data)
+    due_at = None
+    if props.get("dueWorkingDays"):
+        from app.core.workdays import calendar
+        due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
+    return dict(bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                lane=task.task_spec.lane, org_kind=props.get("orgKind"),
+                org_id=int(org_id) if org_id is not None else None, form_key=props.get("formKey"),
+                title=str(task.data.get("title", ""))[:300], due_at=due_at)
 
 
 # ---------------------------------------------------------------------------- timers
