@@ -18,7 +18,8 @@ from uuid import UUID
 from flask import current_app, has_request_context
 from flask_login import current_user
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -181,6 +182,31 @@ def _deployed_for(instance: ProcessInstance) -> _DeployedSpec:
     if hit is None:
         hit = _by_spec_id[key] = _cached(instance.spec)
     return hit
+
+
+# A spec row inserted in a transaction that is then rolled back frees its id (SQLite reuses it):
+# forget what was cached under it, or a later spec with that id would restore the wrong definition.
+_NEW_SPECS = "zx_new_spec_ids"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_new_specs(session, _ctx) -> None:
+    ids = [o.id for o in session.new if isinstance(o, ProcessSpec)]
+    if ids:
+        session.info.setdefault(_NEW_SPECS, set()).update(ids)
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_new_specs(session) -> None:
+    session.info.pop(_NEW_SPECS, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_rolled_back_specs(session, transaction) -> None:
+    if transaction.parent is None:
+        for spec_id in session.info.pop(_NEW_SPECS, ()):
+            for key in [k for k in _by_spec_id if k[1] == spec_id]:
+                _by_spec_id.pop(key, None)
 
 
 # ---------------------------------------------------------------------------- deployment
