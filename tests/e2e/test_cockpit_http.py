@@ -5,6 +5,7 @@ import re
 import time
 from datetime import timedelta
 
+import pytest
 from flask import g
 from sqlalchemy import select
 
@@ -13,6 +14,8 @@ from app.core.timeutil import now
 from app.workflow import engine, incidents
 from app.workflow.models import Incident, ProcessInstance
 from tests.integration.test_incidents import _remove_prepare, deploy, open_tasks, pid, start_script
+
+pytestmark = pytest.mark.usefixtures("retire_new_schemes")
 
 
 def _timer_instance(w, tmp_path, **data):
