@@ -91,12 +91,13 @@ def _register_blueprints(app):
     from app.tasks.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
     from app.core.health import bp as health_bp
+    from app.workflow.cockpit_views import bp as cockpit_bp
 
     from app.accounts.sessions import gate_unverified_firms
     app.before_request(gate_unverified_firms)     # a firm awaiting verification can only wait
 
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp, fund_bp, calendar_bp,
-               compensation_bp, notifications_bp, jobs_bp, duties_bp, health_bp):
+               compensation_bp, notifications_bp, jobs_bp, duties_bp, health_bp, cockpit_bp):
         app.register_blueprint(bp)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_login import current_user
 from lxml import etree
 from sqlalchemy import event, func, select
 from sqlalchemy.orm.exc import StaleDataError
@@ -33,7 +35,8 @@ from app.core.i18n import _
 from app.core.timeutil import now
 from app.workflow.assignment import AssignmentError, organisation_for, rule_of
 from app.workflow.deploy import CheckedFile, DeployRefused, DiagramParser, Refusal, build_specs, check_file, parse_xml
-from app.workflow.models import HumanTask, ProcessCurrent, ProcessInstance, ProcessSpec, WorkflowTimer
+from app.workflow import incidents
+from app.workflow.models import HumanTask, Incident, ProcessCurrent, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
 
@@ -47,6 +50,37 @@ class TaskNotAvailable(WorkflowError):
 
 class ConcurrentUpdate(WorkflowError):
     status = 409
+
+
+class StepFailed(WorkflowError):
+    """A step of the diagram failed (script error, missing data, a refused expression).
+
+    Nothing of the step is kept (the caller's transaction is rolled back; the instance keeps its
+    state); ``failure`` describes it for the incident (app/workflow/incidents.py), the message is
+    for the user.
+    """
+    status = 409
+
+    def __init__(self, failure: "incidents.Failure"):
+        super().__init__(_("这一步未能完成：流程图中的“{task}”出错（{error}）。您的操作未生效，流程保持原状；"
+                           "系统已记录流程事件并通知管理员，请待管理员处理后再试。").format(
+            task=failure.task_name or failure.bpmn_id or failure.process_id, error=failure.error_type))
+        self.failure = failure
+
+
+@contextmanager
+def _step(source: str, *, process_id: str, instance=None, spec_id=None, subject_type=None, user=None,
+          human_task_id=None):
+    """Turn an error of the diagram inside the block into :class:`StepFailed`, and have the incident
+    recorded once the request's transaction is rolled back (jobs record it themselves)."""
+    try:
+        yield
+    except (SpiffWorkflowException, DiagramExpressionError) as exc:
+        failure = incidents.failure_from(exc, source=source, process_id=process_id, spec_id=spec_id,
+                                         instance=instance, subject_type=subject_type, user=user,
+                                         human_task_id=human_task_id)
+        incidents.record_after_rollback(failure)
+        raise StepFailed(failure) from exc
 
 
 # ---------------------------------------------------------------------------- serialization
@@ -370,13 +404,23 @@ def start_spec(spec_row: ProcessSpec, subject_type: str, subject_id: int, data: 
     workflow.data.update(data)
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    _run_engine(workflow)
-    instance = ProcessInstance(spec_id=spec_row.id, process_id=process_id, subject_type=subject_type,
-                               subject_id=subject_id, state="{}", spec=spec_row)
-    db.session.add(instance)
-    db.session.flush()
-    _persist(instance, workflow)
+    # a failure here leaves no instance (the subject is rolled back with it): the incident names the version
+    with _step("start", process_id=process_id, spec_id=spec_row.id, subject_type=subject_type,
+               user=_acting_user()):
+        _run_engine(workflow)
+        instance = ProcessInstance(spec_id=spec_row.id, process_id=process_id, subject_type=subject_type,
+                                   subject_id=subject_id, state="{}", spec=spec_row)
+        db.session.add(instance)
+        db.session.flush()
+        _persist(instance, workflow)
     return instance
+
+
+def _acting_user():
+    """The logged-in user of this request, if any (who started an instance that failed)."""
+    if not has_request_context():
+        return None
+    return current_user if getattr(current_user, "is_authenticated", False) else None
 
 
 def _locks() -> dict:
@@ -492,6 +536,11 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
         raise ConcurrentUpdate(_("该事项刚刚被其他人处理过，请刷新页面查看最新状态。")) from exc
 
 
+def save(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Store a workflow changed outside the run paths (an administrator's data edit, a migration)."""
+    _persist(instance, workflow)
+
+
 @dataclass
 class StepResult:
     instance: ProcessInstance
@@ -542,21 +591,31 @@ def complete(human_task_id: int, user, data: dict, *, before_run=None) -> StepRe
     task.data.update(data)
     if before_run:
         before_run(workflow, task)
-    task.run()
-    _run_engine(workflow)
-    ht.status = "completed"
-    ht.completed_by_id = user.id
-    ht.completed_at = now()
-    _persist(inst, workflow)
+    with _step("task", process_id=inst.process_id, instance=inst, user=user, human_task_id=ht.id):
+        task.run()
+        _run_engine(workflow)
+        ht.status = "completed"
+        ht.completed_by_id = user.id
+        ht.completed_at = now()
+        _persist(inst, workflow)
+    if inst.has_incident:
+        incidents.resolve_after_step(inst, user, human_task_id=ht.id)
     return StepResult(inst, workflow, dict(task.data))
 
 
-def advance(instance: ProcessInstance) -> BpmnWorkflow:
-    """Re-run the engine on a locked instance (timers, events); persists the result."""
+def advance(instance: ProcessInstance, *, source: str = "timer", user=None) -> BpmnWorkflow:
+    """Re-run the engine on a locked instance (timers, events); persists the result.
+
+    ``source`` names who advanced it for an incident if a step fails: the timer job, or an
+    administrator's ``retry``; success resolves the instance's open incidents of such steps.
+    """
     workflow = load(instance)
-    workflow.refresh_timers()
-    _run_engine(workflow)
-    _persist(instance, workflow)
+    with _step(source, process_id=instance.process_id, instance=instance, user=user):
+        workflow.refresh_timers()
+        _run_engine(workflow)
+        _persist(instance, workflow)
+    if instance.has_incident:
+        incidents.resolve_after_step(instance, user)
     return workflow
 
 
@@ -600,20 +659,21 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
     for uuid, task in ready.items():
         if uuid in existing:
             continue
-        props = _properties(task.task_spec)
-        org_id, org_kind = _assignee(task, props)
-        due_at = None
-        if props.get("dueWorkingDays"):
-            from app.core.workdays import calendar
-            due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
-        db.session.add(HumanTask(
-            instance_id=instance.id, task_uuid=uuid, bpmn_id=task.task_spec.bpmn_id,
-            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-            lane=task.task_spec.lane, org_kind=org_kind, org_id=org_id,
-            form_key=props.get("formKey"), subject_type=instance.subject_type,
-            subject_id=instance.subject_id, title=str(task.data.get("title", ""))[:300],
-            due_at=due_at, created_at=now(),
-        ))
+        db.session.add(HumanTask(instance_id=instance.id, task_uuid=uuid, subject_type=instance.subject_type,
+                                 subject_id=instance.subject_id, created_at=now(), **index_fields(instance, task)))
+
+
+def index_fields(instance: ProcessInstance, task) -> dict:
+    """The human-task index's columns that come from the task's definition and data."""
+    props = _properties(task.task_spec)
+    org_id, org_kind = _assignee(task, props)
+    due_at = None
+    if props.get("dueWorkingDays"):
+        from app.core.workdays import calendar
+        due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
+    return dict(bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                lane=task.task_spec.lane, org_kind=org_kind, org_id=org_id, form_key=props.get("formKey"),
+                title=str(task.data.get("title", ""))[:300], due_at=due_at)
 
 
 # ---------------------------------------------------------------------------- timers
@@ -658,9 +718,15 @@ def sync_timers(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
 
 
 def due_timer_instances(at: datetime, limit: int = 500) -> list[int]:
-    """Ids of instances with a timer due at ``at`` (earliest first); one indexed query."""
+    """Ids of instances with a timer due at ``at`` (earliest first); one indexed query.
+
+    An instance whose timer step already failed (an open incident of the engine's own steps) waits
+    for an administrator's retry, as a Camunda job with no retries left does.
+    """
+    failed = select(Incident.instance_id).where(Incident.status == "open", Incident.human_task_id.is_(None),
+                                                Incident.instance_id.is_not(None))
     rows = db.session.execute(select(WorkflowTimer.instance_id, func.min(WorkflowTimer.due_at))
-                              .where(WorkflowTimer.due_at <= at)
+                              .where(WorkflowTimer.due_at <= at, WorkflowTimer.instance_id.not_in(failed))
                               .group_by(WorkflowTimer.instance_id)
                               .order_by(func.min(WorkflowTimer.due_at)).limit(limit))
     return [r[0] for r in rows]

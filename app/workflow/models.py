@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
@@ -50,6 +50,12 @@ class ProcessInstance(db.Model):
     completed: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # set by an administrator's cancel (app/workflow/cockpit.py); ``completed`` is then True as well
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # True while the instance has an open incident (app/workflow/incidents.py): the list filter, and
+    # the one attribute a successful step reads to know it has incidents to resolve
+    has_incident: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     spec: Mapped[ProcessSpec] = relationship()
     __table_args__ = (Index("ix_instance_subject", "subject_type", "subject_id"),)
@@ -107,3 +113,42 @@ class WorkflowTimer(db.Model):
     bpmn_id: Mapped[str] = mapped_column(String(100))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+
+class Incident(db.Model):
+    """A step that failed (a script error, missing data, a timer that could not fire), recorded in a
+    transaction of its own after the step's transaction was rolled back; see app/workflow/incidents.py.
+
+    ``instance_id`` is empty when the failure happened while starting an instance (nothing was
+    stored).  The same failure of the same task, while open, counts ``occurrences`` instead of
+    adding rows.
+    """
+    __tablename__ = "workflow_incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    spec_id: Mapped[int | None] = mapped_column(ForeignKey("process_specs.id"))
+    process_id: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[int | None]
+    source: Mapped[str] = mapped_column(String(20))          # start | task | timer | retry | migrate
+    bpmn_id: Mapped[str | None] = mapped_column(String(100))  # the element that failed
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    human_task_id: Mapped[int | None] = mapped_column(ForeignKey("human_tasks.id"))  # being completed
+    error_type: Mapped[str] = mapped_column(String(100))
+    message: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))   # who acted (None: a job)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    occurrences: Mapped[int] = mapped_column(default=1)
+    status: Mapped[str] = mapped_column(String(12), default="open")   # open | resolved
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+    instance: Mapped[ProcessInstance | None] = relationship()
+    spec: Mapped[ProcessSpec | None] = relationship()
+    user = relationship("User", foreign_keys=[user_id])
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+
+    __table_args__ = (Index("ix_incident_status", "status", "occurred_at"),
+                      Index("ix_incident_instance", "instance_id", "status"))

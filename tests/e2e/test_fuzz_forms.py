@@ -249,6 +249,14 @@ def _scenario(world, login):
                                                                "workdays": ""}))   # open: days can be deleted
     seeds[q.u["admin"].id] = [f"/admin/orgs/{q.firm.id}", f"/admin/calendar/{CAL_YEAR}",
                               f"/admin/calendar/{CAL_YEAR - 1}"]
+    from app.workflow import incidents                                # an open incident on a running instance
+    from app.workflow.models import ProcessInstance
+    running = db.session.scalar(select(ProcessInstance).where(ProcessInstance.completed.is_(False))
+                                .order_by(ProcessInstance.id.desc()).limit(1))
+    inc = incidents.record(incidents.Failure(
+        source="timer", process_id=running.process_id, error_type="DiagramNameError", message="name 'rate'",
+        spec_id=running.spec_id, instance_id=running.id, bpmn_id="compute"))
+    seeds[q.u["admin"].id] += [f"/admin/workflow/incidents/{inc.id}", f"/admin/workflow/instances/{running.id}"]
 
     # every role that has a form somewhere (clients are logged in; the anonymous one sees login/register)
     users = [q.user(k) for k in ("firm", "dept", "officer", "finoffice", "finance", "pboc", "cbirc", "admin",

@@ -1,5 +1,6 @@
 """The diagram helpers inside the engine: a deployed diagram's script task and gateway condition
-count Chinese working days and round money to the fen; an escape in either is refused by start()."""
+count Chinese working days and round money to the fen; an escape in either is refused by start()
+(as a failed step: app/workflow/incidents.py)."""
 import re
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -75,9 +76,10 @@ def test_escapes_in_a_deployed_diagram_are_refused(world, tmp_path, where, sourc
         message = refusal.reason
     else:
         engine.deploy_file(path)
-        with pytest.raises(DiagramExpressionError) as info:
+        with pytest.raises(engine.StepFailed) as info:      # the start fails: an incident, not a 500
             engine.start("test_sandbox_probe", "test", w.bank.id, {"org_id": w.bank.id, "received_at": "2025-09-26"})
-        message = str(info.value)
+        assert isinstance(info.value.__cause__, DiagramExpressionError)
+        message = info.value.failure.message
     assert current_app.config["SECRET_KEY"] not in message
     if where == "script" or "single expression" not in message:
         assert names in message
