@@ -31,7 +31,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q -e '.[test]' 2>&1 | grep -v WARNING || true
   touch "$stamp"
 fi
-if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ package.json -nt app/static/vendor ]; then
+if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ ! -f app/static/vendor/form-js/form-viewer.min.js ] || [ package.json -nt app/static/vendor ]; then
   bash scripts/vendor.sh
 fi
 if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then
