@@ -60,6 +60,7 @@ def _import_models():
     import app.core.audit  # noqa: F401
     import app.core.workdays  # noqa: F401
     import app.workflow.models  # noqa: F401
+    import app.formjs.models  # noqa: F401
     import app.policies.models  # noqa: F401
     import app.applications.models  # noqa: F401
     import app.loans.models  # noqa: F401

@@ -31,6 +31,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
+from app.workflow import forms
 from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
@@ -193,6 +194,7 @@ def deploy_file(path: Path) -> list[ProcessSpec]:
 
 def deploy_directory(directory: str | Path | None = None) -> list[ProcessSpec]:
     directory = Path(directory or current_app.config["BPMN_DIR"])
+    forms.deploy_form_directory(directory)     # the .form files first: diagrams name them by form key
     rows = []
     for path in sorted(directory.glob("*.bpmn")):
         rows.extend(deploy_file(path))
