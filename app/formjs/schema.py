@@ -41,6 +41,12 @@ VALIDATE_KEYS = {"required", "min", "max", "minLength", "maxLength", "pattern", 
 FORM_KEYS = {"type", "id", "components", "schemaVersion", "exporter", "executionPlatform",
              "executionPlatformVersion", "properties", "name"}
 DATETIME_SUBTYPES = {"date", "time", "datetime"}
+_HINTS = {
+    "conditional": " (a condition is evaluated by the browser only; the server could not check what it hides)",
+    "valuesKey": ": options must be listed in the form (values), not taken from data",
+    "valuesExpression": ": options must be listed in the form (values), not taken from data",
+    "path": ": nested data paths are not supported; use plain keys",
+}
 
 KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 FORM_ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
@@ -254,9 +260,7 @@ def _walk(components, depth: int, ids: set, keys: set, counter: list) -> list[Bl
                               f"{', '.join(sorted(INPUT_TYPES | LAYOUT_TYPES - {'default'}))})", element)
         unknown = sorted(set(comp) - COMPONENT_KEYS)
         if unknown:
-            hint = " (conditions are evaluated by the browser only; the server could not check them)" \
-                if unknown[0] == "conditional" else ""
-            raise SchemaError(f"property {unknown[0]!r} is not supported{hint}", element)
+            raise SchemaError(f"property {unknown[0]!r} is not supported{_HINTS.get(unknown[0], '')}", element)
         props = _props(comp)
         if not all(isinstance(k, str) and isinstance(val, str) and len(val) <= 2000 for k, val in props.items()):
             raise SchemaError("custom properties must be text", element)
