@@ -5,7 +5,7 @@ Discovery, not a list: the scenario below puts objects into every state that sho
 task form key, claim pages, fund, admin, calendar, jobs, login, registration); each role then
 crawls the site from ``/`` (same-site links, GET only) and every ``<form method="post">`` found is
 matched against ``app.url_map``.  The test fails if a POST route of the url_map, or a form key of
-``forms.TASK_FORMS``, was not reached — a new form cannot escape the fuzzing silently.
+``app.tasks_ui.registry``, was not reached — a new form cannot escape the fuzzing silently.
 
 Each visible field of each distinct form is filled with each hostile value of its kind while the
 other fields keep plausible values; the answer must not be a 5xx, no table may gain or lose rows
@@ -236,6 +236,14 @@ def _scenario(world, login):
     thresholds.check_loan_volume(f.scheme.id)
     db.session.commit()
 
+    from app.core.uscc import make                                    # a firm awaiting verification (accounts.decide)
+    db.session.add(Organisation(kind="enterprise", name=f"待认证{q.tag}", sector_id=q.sector.id,
+                                code=make(f"91500116MC{q.tag}0"),
+                                verification="pending"))
+    db.session.commit()
+    from tests.e2e.test_formjs_http import start_guarantee_review     # a task shown with a deployed form-js form
+    start_guarantee_review(q)
+
     admin = login(q.user("admin"))                                    # a calendar year with entries, complete
     ok(admin.post(f"/admin/calendar/{CAL_YEAR}/days", data={"holidays": f"{CAL_YEAR}-01-01 元旦", "workdays": ""}))
     ok(admin.post(f"/admin/calendar/{CAL_YEAR}/complete", data={"note": "测试"}))
@@ -246,7 +254,7 @@ def _scenario(world, login):
 
     # every role that has a form somewhere (clients are logged in; the anonymous one sees login/register)
     users = [q.user(k) for k in ("firm", "dept", "officer", "finoffice", "finance", "pboc", "cbirc", "admin",
-                                 "centre")]
+                                 "centre", "guarantee")]
     users += [j.user(k) for k in ("finance", "finoffice", "guarantee")]
     users += [r.user("finoffice"), r2.user("officer"), ds_user, f.user("finoffice")]
     clients = [login(u) for u in users]
@@ -354,12 +362,13 @@ def test_every_form_refuses_hostile_values(app, world, login, clean_calendar_yea
                 targets.setdefault((endpoint, tuple(sorted(fields))), (client, form))
 
     # coverage: every POST route of the url_map, every task form
-    from forms import TASK_FORMS
+    from app.tasks_ui.registry import registered as TASK_FORMS     # the one registry of form keys (issue 8)
     post_routes = {r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}
     missing = sorted(post_routes - reached_endpoints)
     assert not missing, f"POST routes no crawl reached: {missing}"
-    missing = sorted(set(TASK_FORMS) - reached_keys)
+    missing = sorted(set(TASK_FORMS()) - reached_keys)
     assert not missing, f"task forms no crawl reached: {missing}"
+    assert "test_guarantee_review" in reached_keys, "the generic form-js task page was not reached"
 
     failures = []
     for (endpoint, _names), (client, form) in sorted(targets.items(), key=lambda kv: kv[0]):
