@@ -203,3 +203,17 @@ def test_a_task_keeps_its_form_version_when_the_form_is_redeployed_changed(world
     again = start_guarantee_review(w)
     assert db.session.get(HumanTask, again).form_artifact_id == v1
     db.session.rollback()
+
+
+def test_a_task_with_neither_a_page_nor_a_form_says_so_instead_of_failing(world, login):
+    w = world()
+    ht_id = start_guarantee_review(w)
+    ht = db.session.get(HumanTask, ht_id)
+    ht.form_key, ht.form_artifact_id = "zz_no_page_no_form", None
+    db.session.commit()
+    guarantee = login(w.user("guarantee"))
+    r = guarantee.get(f"/tasks/{ht_id}")
+    assert r.status_code == 302
+    assert "该待办的表单尚未部署" in guarantee.get(r.headers["Location"]).data.decode()
+    assert guarantee.post(f"/tasks/{ht_id}", data=good_values()).status_code == 302
+    assert _state(ht_id)[0] == "open"
