@@ -15,7 +15,7 @@ from app.workflow.models import HumanTask
 from tests.e2e.test_browser_csp import _page, _violations
 from tests.e2e.test_formjs_http import start_guarantee_review
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("retire_new_schemes")]
 
 
 def _field(page, label):

@@ -10,6 +10,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from lxml import html as lxml_html
 from sqlalchemy import func, select
 
@@ -22,6 +23,7 @@ from app.workflow.models import HumanTask, ProcessInstance
 
 TEST_BPMN = Path(__file__).resolve().parents[1] / "bpmn"
 SUBJECT = "zz_guarantee"
+pytestmark = pytest.mark.usefixtures("retire_new_schemes")
 
 
 def deploy_guarantee_review(form_text: str | None = None) -> FormArtifact:
