@@ -67,6 +67,7 @@ def _import_models():
     import app.core.sequences  # noqa: F401
     import app.core.workdays  # noqa: F401
     import app.workflow.models  # noqa: F401
+    import app.formjs.models  # noqa: F401
     import app.policies.models  # noqa: F401
     import app.applications.models  # noqa: F401
     import app.loans.models  # noqa: F401

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 # pipefail keeps npm's exit status; grep only hides npm's notes about this machine's user config
 npm ci --no-audit --no-fund --loglevel=error 2>&1 | { grep -v 'Unknown user config' || true; }
 V=app/static/vendor
-rm -rf "$V" && mkdir -p "$V/bootstrap" "$V/htmx" "$V/bpmn-js"
+rm -rf "$V" && mkdir -p "$V/bootstrap" "$V/htmx" "$V/bpmn-js" "$V/form-js"
 cp node_modules/bootstrap/dist/css/bootstrap.min.css "$V/bootstrap/"
 cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js "$V/bootstrap/"
 cp node_modules/htmx.org/dist/htmx.min.js "$V/htmx/"
@@ -13,4 +13,9 @@ cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js "$V/bpmn-js/"
 cp node_modules/bpmn-js/dist/assets/diagram-js.css "$V/bpmn-js/"
 cp node_modules/bpmn-js/dist/assets/bpmn-js.css "$V/bpmn-js/"
 cp -r node_modules/bpmn-js/dist/assets/bpmn-font "$V/bpmn-js/"
+# form-js viewer: ES modules only on the registry, bundled here into one file (global FormViewer)
+node_modules/.bin/esbuild scripts/vendor/form-viewer.entry.js --bundle --minify --format=iife \
+  --global-name=FormViewer --log-level=warning --outfile="$V/form-js/form-viewer.min.js"
+cp node_modules/@bpmn-io/form-js-viewer/dist/assets/form-js.css "$V/form-js/"
+cp node_modules/@bpmn-io/form-js-viewer/dist/assets/flatpickr/light.css "$V/form-js/flatpickr-light.css"
 echo "vendor libraries copied to $V"

@@ -26,6 +26,7 @@ from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParam
 from app.policies.presets import preset_codes, preset_params
 from app.policies.params import KNOWN_ROLES, ParamsInvalid, parse_params
 from app.workflow import engine
+from app.workflow import forms as workflow_forms
 from app.workflow.models import ProcessCurrent, ProcessInstance, ProcessSpec
 
 MIN_PASSWORD_LENGTH = PASSWORD_MIN_LENGTH     # the whole password rule: app/accounts/names.py
@@ -483,8 +484,9 @@ MAX_UPLOAD_FILES = 20
 
 
 def deploy_uploads(files: list[tuple[str, bytes]], actor, takeover: bool = False) -> engine.DeployReport:
-    """Deploy uploaded ``.bpmn`` files (nothing is written to bpmn/: the version holds the file).
-    ``takeover``: the administrator deploys them as new versions of processes another file owns."""
+    """Deploy uploaded ``.bpmn`` and ``.form`` files (nothing is written to bpmn/: the version holds
+    the file); forms first, since diagrams name them.  ``takeover``: the administrator deploys the
+    diagrams as new versions of processes another file owns."""
     if not files:
         raise AdminError(_("请选择要部署的 .bpmn 文件"), "files")
     if len(files) > MAX_UPLOAD_FILES:
@@ -492,10 +494,17 @@ def deploy_uploads(files: list[tuple[str, bytes]], actor, takeover: bool = False
     named = []
     for filename, content in files:
         name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
-        if not name.lower().endswith(".bpmn") or len(name) > 200 or name.startswith(".") or "\x00" in name:
-            raise AdminError(_("只接受 .bpmn 文件：{name}").format(name=name or "—"), "files")
+        if (not name.lower().endswith((".bpmn", ".form")) or len(name) > 200 or name.startswith(".")
+                or "\x00" in name):
+            raise AdminError(_("只接受 .bpmn 或 .form 文件：{name}").format(name=name or "—"), "files")
         named.append((name, content))
-    report = engine.deploy_sources(named, takeover=takeover)
+    for name, content in named:
+        if name.lower().endswith(".form"):
+            try:
+                workflow_forms.deploy_form(content, name)
+            except DomainError as exc:
+                raise AdminError(str(exc), "files") from exc
+    report = engine.deploy_sources([(n, c) for n, c in named if n.lower().endswith(".bpmn")], takeover=takeover)
     _audit_deploy(report, actor, "upload" + (" (takeover)" if takeover else ""))
     return report
 

@@ -35,6 +35,11 @@ def handler_for(form_key: str) -> TaskHandler:
     return _HANDLERS[form_key]
 
 
+def find(form_key: str | None) -> TaskHandler | None:
+    """The registered handler of ``form_key``, or None (the task may then show a deployed form-js form)."""
+    return _HANDLERS.get(form_key) if form_key else None
+
+
 def registered() -> dict[str, TaskHandler]:
     return dict(_HANDLERS)
 

@@ -8,6 +8,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
+from app.formjs import views as formjs_views
 from app.tasks_ui import queries, registry
 from app.workflow import engine
 from app.workflow.models import HumanTask
@@ -43,7 +44,9 @@ def show(task_id):
         who = ht.completed_by.display_name if ht.completed_by else "—"
         flash(_("该待办已由 {who} 处理完毕。").format(who=who), "info")
         return redirect(url_for("tasks.queue"))
-    handler = registry.handler_for(ht.form_key)
+    handler = registry.find(ht.form_key)
+    if handler is None:          # no registered page: the form-js form deployed with the diagram
+        return formjs_views.task_page(ht)
     form = handler.form()
     handler.prepare(form, ht, current_user)
     error = None

@@ -35,6 +35,7 @@ from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from app.core.i18n import _
 from app.tasks_ui import registry
+from app.workflow import forms
 from app.workflow.assignment import lane_kind, rule_of
 from app.workflow.sandbox import DiagramExpressionError, check_source
 
@@ -224,7 +225,8 @@ def _check_user_tasks(name: str, spec) -> list[Refusal]:
         key = (props.get("formKey") or "").strip()
         if not key:
             out.append(Refusal(name, element, _("用户任务没有表单（formKey 或 camunda:formKey）")))
-        elif not registry.has_form(key):
+        elif not (registry.has_form(key) or forms.form_exists(key)):
+            # lookup order as the task page: a registered page, else a deployed form-js form
             out.append(Refusal(name, element, _("表单“{k}”不存在：没有为它注册的处理表单").format(k=key)))
         rule, problem = rule_of(props)
         if problem:

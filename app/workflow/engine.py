@@ -35,7 +35,7 @@ from app.core.i18n import _
 from app.core.timeutil import now
 from app.workflow.assignment import AssignmentError, organisation_for, rule_of
 from app.workflow.deploy import CheckedFile, DeployRefused, DiagramParser, Refusal, build_specs, check_file, parse_xml
-from app.workflow import incidents
+from app.workflow import forms, incidents
 from app.workflow.models import HumanTask, Incident, ProcessCurrent, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
@@ -362,6 +362,7 @@ def deploy_directory(directory: str | Path | None = None, *, rollback: bool = Tr
     older version leaves the current version (perhaps uploaded by an administrator) in place.
     """
     directory = Path(directory or current_app.config["BPMN_DIR"])
+    forms.deploy_form_directory(directory)     # the .form files first: diagrams name them by form key
     return deploy_sources([(p.name, p.read_bytes()) for p in sorted(directory.glob("*.bpmn"))],
                           rollback=rollback)
 

@@ -85,6 +85,8 @@ class HumanTask(db.Model):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the form-js form version this task shows (set when created: app/workflow/forms.py)
+    form_artifact_id: Mapped[int | None] = mapped_column(ForeignKey("form_artifacts.id"))
 
     instance: Mapped[ProcessInstance] = relationship()
     claimed_by = relationship("User", foreign_keys=[claimed_by_id])

@@ -241,6 +241,8 @@ def _scenario(world, login):
     db.session.add(pending)
     db.session.commit()
     seeds[q.u["dept"].id] = seeds.get(q.u["dept"].id, []) + ["/firms/verification"]
+    from tests.e2e.test_formjs_http import start_guarantee_review     # a task shown with a deployed form-js form
+    start_guarantee_review(q)
 
     admin = login(q.user("admin"))                                    # a calendar year with entries, complete
     ok(admin.post(f"/admin/calendar/{CAL_YEAR}/days", data={"holidays": f"{CAL_YEAR}-01-01 元旦", "workdays": ""}))
@@ -260,7 +262,7 @@ def _scenario(world, login):
 
     # every role that has a form somewhere (clients are logged in; the anonymous one sees login/register)
     users = [q.user(k) for k in ("firm", "dept", "officer", "finoffice", "finance", "pboc", "cbirc", "admin",
-                                 "centre")]
+                                 "centre", "guarantee")]
     users += [j.user(k) for k in ("finance", "finoffice", "guarantee")]
     users += [r.user("finoffice"), r2.user("officer"), ds_user, f.user("finoffice")]
     clients = [login(u) for u in users]
@@ -374,6 +376,7 @@ def test_every_form_refuses_hostile_values(app, world, login, clean_calendar_yea
     assert not missing, f"POST routes no crawl reached: {missing}"
     missing = sorted(set(registered()) - reached_keys)
     assert not missing, f"task forms no crawl reached: {missing}"
+    assert "test_guarantee_review" in reached_keys, "the generic form-js task page was not reached"
 
     failures = []
     for (endpoint, _names), (client, form) in sorted(targets.items(), key=lambda kv: kv[0]):

@@ -65,3 +65,32 @@ def test_upload_is_for_administrators_and_bpmn_files_only(world, login):
     p = pid()
     r = upload(admin, ("notes.txt", diagram(p)))
     assert r.status_code == 400 and versions(p) == 0
+
+
+def test_a_form_and_the_diagram_naming_it_deploy_in_one_upload(world, login):
+    """A user task may name a form-js form instead of a registered page: deploy accepts the key once
+    the form is deployed, and the upload page takes .form files with the diagram (forms first)."""
+    import json
+    import uuid
+    from pathlib import Path
+
+    from app.formjs.models import FormArtifact
+    bpmn_dir = Path(__file__).resolve().parents[1] / "bpmn"
+    key = f"up_form_{uuid.uuid4().hex[:6]}"
+    form = json.loads((bpmn_dir / "guarantee_review.form").read_text(encoding="utf-8"))
+    form["id"] = key
+    xml = (bpmn_dir / "guarantee_review.bpmn").read_text(encoding="utf-8")
+    process = pid("upform")
+    xml = (xml.replace('name="formKey" value="test_guarantee_review"', f'name="formKey" value="{key}"')
+           .replace('"test_guarantee_review"', f'"{process}"'))
+    admin = login(world().user("admin"))
+    # the diagram alone is refused: its form key names nothing yet
+    r = upload(admin, (f"{process}.bpmn", xml.encode()))
+    assert r.status_code == 400 and key in r.data.decode() and versions(process) == 0
+    r = upload(admin, (f"{key}.form", json.dumps(form, ensure_ascii=False).encode()), (f"{process}.bpmn", xml.encode()))
+    assert r.status_code == 302, r.data.decode()[:3000]
+    assert versions(process) == 1
+    assert db.session.scalar(select(func.count()).select_from(FormArtifact).where(FormArtifact.form_id == key)) == 1
+    # anything else is refused, nothing stored
+    r = upload(admin, ("notes.html", b"<script>alert(1)</script>"))
+    assert r.status_code == 400
