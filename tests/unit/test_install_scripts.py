@@ -29,9 +29,10 @@ def _sandbox(tmp_path: Path) -> Path:
     (tools / "uv").chmod(0o755)
     (tools / "python").symlink_to(shutil.which("python3"))
     # front-end libraries and translations already in place: only the Python step runs
-    vendor = repo / "app" / "static" / "vendor" / "bpmn-js"
-    vendor.mkdir(parents=True)
-    (vendor / "bpmn-viewer.production.min.js").write_text("")
+    for lib, built in (("bpmn-js", "bpmn-viewer.production.min.js"), ("form-js", "form-viewer.min.js")):
+        vendor = repo / "app" / "static" / "vendor" / lib
+        vendor.mkdir(parents=True)
+        (vendor / built).write_text("")
     for f in ("package.json", "package-lock.json"):
         (repo / f).write_text("{}")
         os.utime(repo / f, (0, 0))
