@@ -1,6 +1,9 @@
 import click
 
 from app.core.transaction import unit_of_work
+from app.policies.rates import seed_reference_rates
+from app.tasks.cli import register_jobs
+from app.workflow import engine
 
 
 def register(app):
@@ -8,7 +11,6 @@ def register(app):
     def zx():
         """zengxin administration."""
 
-    from app.tasks.cli import register_jobs
     register_jobs(zx)
 
     @zx.command("init-db")
@@ -28,9 +30,8 @@ def register(app):
     @zx.command("deploy")
     def deploy():
         """Deploy every BPMN file in bpmn/ (new versions by content hash)."""
-        from app.workflow.engine import deploy_directory
         with unit_of_work():
-            rows = deploy_directory()
+            rows = engine.deploy_directory()
         for r in rows:
             click.echo(f"{r.process_id} v{r.version} {r.content_hash[:12]}")
 
@@ -38,7 +39,7 @@ def register(app):
     @click.option("--password", default="demo1234", show_default=True)
     def demo(password):
         """Load demo organisations, users and schemes (idempotent) and print the logins."""
-        from app.demo import load_demo
+        from app.demo import load_demo   # lazy: the demo data is loaded only by this command
         with unit_of_work():
             logins = load_demo(password)
         click.echo(f"{'role':<22}{'organisation':<34}{'login':<16}password")
@@ -47,16 +48,13 @@ def register(app):
 
 
 def _upgrade_engine_state():
-    from app.workflow.engine import upgrade_engine_state
     with unit_of_work():
-        counts = upgrade_engine_state()
+        counts = engine.upgrade_engine_state()
     if counts["specs"] or counts["instances"]:
         click.echo(f"engine state migrated: {counts['specs']} specs, {counts['instances']} instances")
 
 
 def _reference():
-    from app.policies.rates import seed_reference_rates
-    from app.workflow.engine import deploy_directory
     with unit_of_work():
         seed_reference_rates()
-        deploy_directory()
+        engine.deploy_directory()
