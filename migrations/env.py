@@ -9,9 +9,11 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging -- unless the application has set up logging already
+# (app/core/logs.py: `flask db upgrade`, `flask zx init-db`, the tests): fileConfig would replace its
+# handler and disable the loggers made so far, for the rest of the process.
+if not any(getattr(h, "_zx_handler", False) for h in logging.getLogger().handlers):
+    fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 

@@ -173,7 +173,7 @@ def _unique_numbers(nos, count):
 def test_concurrent_submissions_and_approvals_get_unique_numbers(server, world):
     w = world()
     form = {k: v for k, v in application_form(w).items() if k not in ("business_licence", "financial_statements")}
-    product = w.scheme.params["products"][0]["code"]
+    product = w.scheme.params.products[0].code
     clients = _clients(server, w.user("firm").username)
     files = {"business_licence": ("licence.pdf", PDF, "application/pdf"),
              "financial_statements": ("statements.png", PNG, "image/png")}
