@@ -284,7 +284,7 @@ def main(argv=None) -> dict:
                 base.step(next(base_ids))
             from app.policies.models import Scheme
             extra = {"bank_id": w["bank"], "today": today().isoformat(),
-                     "product": db.session.get(Scheme, w["scheme"]).params["products"][0]["code"]}
+                     "product": db.session.get(Scheme, w["scheme"]).params.products[0].code}
             db.session.rollback()
 
         if args.profile:
