@@ -18,6 +18,8 @@ csrf = CSRFProtect()
 migrate = Migrate()
 
 
+# The imports inside create_app() and its helpers are deliberate (Flask's application-factory pattern):
+# importing `app`, as every `import app.x` does, must not import every feature, its models and views.
 def create_app(config_override: dict | None = None) -> Flask:
     app = errors.Application(__name__, template_folder=str(PROJECT_ROOT / "templates"),
                              static_folder=str(PROJECT_ROOT / "app" / "static"))
@@ -55,7 +57,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     from app.core.sqlite import configure_sqlite
     configure_sqlite(app)
 
-    from app.tasks.celery_app import init_celery
+    from app.tasks.wiring import init_celery
     init_celery(app)
     return app
 

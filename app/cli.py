@@ -1,6 +1,13 @@
 import click
+from sqlalchemy import select
 
+from app.core.db import db
 from app.core.transaction import unit_of_work
+from app.policies import replay as replay_mod
+from app.policies.models import Scheme
+from app.policies.rates import seed_reference_rates
+from app.tasks.cli import register_jobs
+from app.workflow import engine
 
 
 def register(app):
@@ -8,7 +15,6 @@ def register(app):
     def zx():
         """zengxin administration."""
 
-    from app.tasks.cli import register_jobs
     register_jobs(zx)
 
     @zx.command("init-db")
@@ -29,9 +35,8 @@ def register(app):
     def deploy():
         """Deploy every BPMN file in bpmn/: each is checked and deployed or refused on its own; a file
         identical to an older version makes that version current again."""
-        from app.workflow.engine import deploy_directory
         with unit_of_work():
-            report = deploy_directory()
+            report = engine.deploy_directory()
         _echo_report(report)
         if report.refusals:
             raise SystemExit(1)
@@ -40,10 +45,6 @@ def register(app):
     @click.argument("scheme_code")
     def replay(scheme_code):
         """Replay a scheme's worked examples through its bound processes and rules (nothing is kept)."""
-        from sqlalchemy import select
-        from app.core.db import db
-        from app.policies import replay as replay_mod
-        from app.policies.models import Scheme
         scheme = db.session.scalar(select(Scheme).where(Scheme.code == scheme_code))
         if scheme is None:
             raise click.ClickException(f"no scheme {scheme_code!r}")
@@ -65,7 +66,7 @@ def register(app):
     @click.option("--password", default="demo1234", show_default=True)
     def demo(password):
         """Load demo organisations, users and schemes (idempotent) and print the logins."""
-        from app.demo import load_demo
+        from app.demo import load_demo   # lazy: the demo data is loaded only by this command
         with unit_of_work():
             logins = load_demo(password)
         click.echo(f"{'role':<22}{'organisation':<34}{'login':<16}password")
@@ -74,9 +75,8 @@ def register(app):
 
 
 def _upgrade_engine_state():
-    from app.workflow.engine import upgrade_engine_state
     with unit_of_work():
-        counts = upgrade_engine_state()
+        counts = engine.upgrade_engine_state()
     if counts["specs"] or counts["instances"]:
         click.echo(f"engine state migrated: {counts['specs']} specs, {counts['instances']} instances")
 
@@ -94,9 +94,7 @@ def _echo_report(report):
 
 
 def _reference():
-    from app.policies.rates import seed_reference_rates
-    from app.workflow.engine import deploy_directory
     with unit_of_work():
         seed_reference_rates()
-        report = deploy_directory(rollback=False)   # never reverts a version an administrator uploaded
+        report = engine.deploy_directory(rollback=False)   # never reverts a version an administrator uploaded
     _echo_report(report)

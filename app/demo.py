@@ -9,9 +9,11 @@ from app.accounts.operations import create_user
 from app.applications.models import CreditRecord
 from app.core.db import db
 from app.core.uscc import make as make_uscc
+from app.fund import operations as fund_ops
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import preset_codes, preset_params
 from app.policies.rates import seed_reference_rates
+from app.workflow.engine import deploy_directory
 
 DEPARTMENTS = [
     ("agri", "区农业农村委", "District Agriculture and Rural Affairs Commission", "agriculture", "农业", "Agriculture"),
@@ -71,7 +73,6 @@ def _user(org, username, display, password, logins, supervisor=False):
 
 def load_demo(password: str = "demo1234") -> list[tuple[str, str, str]]:
     seed_reference_rates()
-    from app.workflow.engine import deploy_directory
     deploy_directory(rollback=False)
     logins: list[tuple[str, str, str]] = []
     admin = _org("ADMIN", OrgKind.admin, "系统管理", "Administration")
@@ -136,7 +137,6 @@ def ensure_scheme(preset: str, banks, units, code: str | None = None) -> Scheme:
     db.session.flush()
     db.session.refresh(scheme)
     if params.fund_size:
-        from app.fund import operations as fund_ops
         fund_ops.post(scheme.id, "capital_injection", params.fund_size,
                       key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
     return scheme

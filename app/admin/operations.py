@@ -21,6 +21,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.uscc import validate as validate_uscc
+from app.fund import operations as fund_ops
 from app.core.validation import MAX_JSON_DEPTH, bad_character, json_depth, strings_in
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
 from app.policies.presets import preset_codes, preset_params
@@ -252,7 +253,6 @@ def create_scheme(actor, *, preset: str, code: str, name: str = "", name_en: str
     audit.record("scheme", scheme.id, "created", actor, details={"preset": preset, "code": code},
                  visible_to_enterprise=False)
     if params.fund_size:
-        from app.fund import operations as fund_ops
         fund_ops.post(scheme.id, "capital_injection", params.fund_size, actor=actor,
                       key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
     db.session.flush()

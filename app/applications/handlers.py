@@ -9,6 +9,7 @@ from app.applications.models import LoanApplication
 from app.core import audit
 from app.core.db import db
 from app.core.i18n import N_, _, localname
+from app.core.timeutil import today
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
 from app.tasks_ui.registry import TaskHandler, register
@@ -67,7 +68,6 @@ def _bank_prepare(form, ht, user):
     if not form.is_submitted():
         form.amount.data = a.amount
         form.term_months.data = a.term_months
-        from app.core.timeutil import today
         form.disbursed_on.data = today()
         if len(products) == 1:
             form.product.data = products[0].code

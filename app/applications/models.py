@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Numeric, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import OVERSIGHT_KINDS
@@ -11,6 +11,7 @@ from app.core.db import db
 from app.core.i18n import _l
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
+from app.loans.models import Filing, Loan
 
 STATUS_LABELS = {
     "submitted": _l("待部门审核"),
@@ -68,8 +69,6 @@ class LoanApplication(db.Model):
         if org.kind == "bank":
             return self.recommended_bank_id == org.id
         if org.kind in ("service_centre", "guarantee"):
-            from app.loans.models import Filing, Loan
-            from sqlalchemy import select
             return db.session.scalar(select(Filing.id).join(Loan).where(
                 Loan.application_id == self.id, Filing.recipient_id == org.id).limit(1)) is not None
         return False

@@ -24,10 +24,11 @@ from app.core.sequences import reference_no
 from app.core.timeutil import now, today
 from app.loans.models import Filing, Loan
 from app.policies.gates import LoanFacts, check_gates, rate_cap
-from app.policies.models import Scheme
+from app.policies.models import Scheme, SchemeMember
 from app.policies.rates import KIND_LABELS, NoReferenceRate, reference_rate
 from app.policies import bindings
 from app.workflow import engine
+from app.workflow.models import HumanTask
 
 SUBJECT = "loan_application"
 
@@ -178,7 +179,6 @@ def department_review(task_id: int, user, decision: str, opinion: str, bank_id: 
 
 def scheme_bank(scheme_id: int, org_id: int) -> Organisation | None:
     """The organisation if it is a cooperating bank of the scheme (one query)."""
-    from app.policies.models import SchemeMember
     return db.session.scalar(select(Organisation).join(
         SchemeMember, SchemeMember.organisation_id == Organisation.id).where(
         SchemeMember.scheme_id == scheme_id, SchemeMember.role == "bank", Organisation.id == org_id))
@@ -201,7 +201,6 @@ def enterprise_supplement(task_id: int, user, note: str, files, written: list[st
 # ------------------------------------------------------------------ bank
 
 def claim(task_id: int, user):
-    from app.workflow.models import HumanTask
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.org_id != user.organisation_id:
         raise OperationError(_("无权认领该待办"))
@@ -219,7 +218,6 @@ def claim(task_id: int, user):
 
 
 def release(task_id: int, user):
-    from app.workflow.models import HumanTask
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.org_id != user.organisation_id:
         raise OperationError(_("无权操作该待办"))

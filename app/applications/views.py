@@ -19,6 +19,8 @@ from app.core.timeutil import today
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
 from app.policies.models import Scheme
+from app.workflow.models import HumanTask
+from app.workflow.views import register_subject
 from forms import ApplicationForm
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
@@ -118,7 +120,6 @@ def show(app_id):
     if current_user.is_kind("enterprise"):
         events = [e for e in events if e.visible_to_enterprise]
     loan = db.session.scalar(select(Loan).where(Loan.application_id == a.id))
-    from app.workflow.models import HumanTask
     open_tasks = list(db.session.scalars(select(HumanTask).where(
         HumanTask.subject_type == ops.SUBJECT, HumanTask.subject_id == a.id, HumanTask.status == "open")))
     return render_template("applications/show.html", application=a, events=events, loan=loan,
@@ -155,7 +156,6 @@ def credit(app_id):
 
 
 def _register_diagram_access():
-    from app.workflow.views import register_subject
     register_subject(ops.SUBJECT, lambda i: db.session.get(LoanApplication, i))
 
 

@@ -8,7 +8,9 @@ from app.compensation.models import MATERIAL_KINDS, SUBJECT, CompensationClaim
 from app.core import audit
 from app.core.db import db
 from app.core.i18n import N_, _
-from app.core.timeutil import now, today
+from app.core.timeutil import local, now, today
+from app.core.workdays import calendar
+from app.fund import operations as fund_ops
 from app.loans.models import CLASSIFICATIONS
 from app.tasks_ui.registry import TaskHandler, register
 from forms.compensation import (AdvanceDecisionForm, AdvancePayForm, ClaimForm, DisburseForm, JointReviewForm,
@@ -23,8 +25,6 @@ def days_left(due_at) -> int | None:
     """Working days from today to the due date (negative when late)."""
     if due_at is None:
         return None
-    from app.core.timeutil import local
-    from app.core.workdays import calendar
     return calendar().working_days_between(today(), local(due_at).date())
 
 
@@ -135,7 +135,6 @@ def _disburse_submit(form, ht, user, written):
 def _disburse_context(ht, user):
     ctx = _context(ht, user)
     ctx["queue"] = ops.payout_queue(ctx["claim"].scheme_id)
-    from app.fund import operations as fund_ops
     ctx["balance"] = fund_ops.balance(ctx["claim"].scheme_id)
     return ctx
 

@@ -25,8 +25,11 @@ from app.core.i18n import N_, _, in_source_language
 from app.core.money import yuan
 from app.core.sequences import reference_no
 from app.core.timeutil import now, today
+from app.core.workdays import calendar
+from app.fund import operations as fund_ops, thresholds
 from app.loans.models import CLASSIFICATIONS, Loan
 from app.policies import bindings
+from app.policies.models import SchemeMember
 from app.workflow import engine
 from app.workflow.models import HumanTask
 
@@ -44,13 +47,7 @@ class OperationError(DomainError):
 
 # ------------------------------------------------------------------ fund (app/fund, another package)
 
-def _fund():
-    from app.fund import operations as fund_ops
-    return fund_ops
-
-
 def _post(claim: CompensationClaim, kind: str, amount: Decimal, key: str, actor, memo: str):
-    fund_ops = _fund()
     try:
         return fund_ops.post(claim.scheme_id, kind, amount, key=key, actor=actor, memo=memo,
                              ref_type=SUBJECT, ref_id=claim.id)
@@ -59,12 +56,10 @@ def _post(claim: CompensationClaim, kind: str, amount: Decimal, key: str, actor,
 
 
 def _after_payout(scheme_id: int) -> None:
-    from app.fund import thresholds
     thresholds.after_payout(scheme_id)
 
 
 def _after_classified(loan: Loan) -> None:
-    from app.fund import thresholds
     thresholds.after_loan_classified(loan)
 
 
@@ -577,7 +572,6 @@ def issue_letter(task_id: int, user, letter_no: str, note: str = "") -> Compensa
     db.session.flush()
     task = _open_task(claim, "disburse")
     days = claim.scheme.params.payout_working_days
-    from app.core.workdays import calendar
     due = calendar().deadline(claim.letter_issued_at, days)
     if task is not None:
         task.due_at = due
@@ -603,7 +597,6 @@ def disburse(task_id: int, user, note: str = "") -> CompensationClaim:
     amount = claim.payout_amount or ZERO
     if amount <= 0:
         raise OperationError(_("本案无需拨付"))
-    fund_ops = _fund()
     queue = payout_queue(claim.scheme_id)
     ahead = []
     for c in queue:
@@ -638,7 +631,6 @@ def visible_claims(user):
     elif org.kind == "enterprise":
         q = q.join(Loan, Loan.id == CompensationClaim.loan_id).where(Loan.enterprise_id == org.id)
     elif org.kind != "admin":
-        from app.policies.models import SchemeMember
         q = q.where(CompensationClaim.scheme_id.in_(
             select(SchemeMember.scheme_id).where(SchemeMember.organisation_id == org.id)))
     return q.order_by(CompensationClaim.created_at.desc())

@@ -20,6 +20,7 @@ from app.core.timeutil import now, today
 from app.core.validation import integer_problem
 from app.loans.models import CLASSIFICATIONS, Loan
 from app.workflow.models import HumanTask
+from app.workflow.views import register_subject
 from forms.compensation import LitigationCostForm, OverdueReportForm, RecoveryForm
 
 bp = Blueprint("compensation", __name__, url_prefix="/compensation")
@@ -214,7 +215,6 @@ def dashboard():
 
 
 def _register_diagram_access():
-    from app.workflow.views import register_subject
     register_subject(SUBJECT, lambda i: db.session.get(CompensationClaim, i))
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
 from app.core import validation as v
+from app.core.db import db
 from app.core.i18n import _
 
 
@@ -57,7 +58,6 @@ def install(app) -> None:
 
     @app.errorhandler(InputRefused)
     def _input_refused(exc):
-        from app.core.db import db
         db.session.rollback()
         return _refuse_page(str(exc))
 

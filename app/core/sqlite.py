@@ -1,12 +1,12 @@
 from sqlalchemy import event
 
+from app.core.db import db
+
 
 def configure_sqlite(app):
     """SQLite: foreign keys on, WAL, and a busy timeout so concurrent writers wait instead of failing."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    from app.core.db import db
-
     with app.app_context():
         engine = db.engine
 

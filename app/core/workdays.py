@@ -13,6 +13,7 @@ import chinese_calendar
 from sqlalchemy import event, Date, ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from app.core import audit
 from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
@@ -278,7 +279,6 @@ def enter_days(year: int, user, holidays_text: str = "", workdays_text: str = ""
 
 
 def _audit(year: int, action: str, user, opinion: str = "", details: dict | None = None) -> None:
-    from app.core import audit
     audit.record("calendar_year", year, action, user, opinion, details=details, visible_to_enterprise=False)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Organisation, OrgKind
+from app.applications.operations import _store_files, check_files
 from app.core import audit
 from app.core.db import db
 from app.core.errors import DomainError
@@ -228,7 +229,6 @@ class CreditDataInput:
 
 
 def submit_credit_data(task_id: int, user, data: CreditDataInput, files, written: list[str]) -> Duty:
-    from app.applications.operations import _store_files, check_files
     ht = db.session.get(HumanTask, task_id)
     duty = _check_actor(ht, user)
     if not files:

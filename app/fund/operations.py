@@ -16,26 +16,22 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.core import audit
 from app.core.db import db
-from app.core.errors import DomainError
 from app.core.i18n import _
-from app.core.money import FEN, MoneyError, fmt_yuan, yuan
+from app.core.money import FEN, ROUNDING_LABELS, MoneyError, fmt_yuan, round_fen, yuan
 from app.core.timeutil import now, today
-from app.fund.models import INFLOW, KINDS, OUTFLOW, FundAccount, FundEntry
+from app.fund import thresholds
+# the reads live in app.fund.ledger (thresholds reads the ledger too); this module is the fund's
+# interface, so they are re-exported here
+from app.fund.ledger import FundError as FundError, account as account, balance as balance, \
+    entries as entries, find as find, net_payouts as net_payouts, totals as totals
+from app.fund.models import INFLOW, INFLOW_FORM_KINDS, KINDS, OUTFLOW, FundEntry, can_post_inflow
 
 OUTFLOW_KINDS = tuple(k for k, d in KINDS.items() if d == OUTFLOW)   # advance, payout
 PAYOUT_KINDS = ("advance", "payout")
-
-
-class FundError(DomainError):
-    """A posting was refused; the message is for the user."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class InsufficientFunds(FundError):
@@ -77,26 +73,6 @@ def direction_of(kind: str, direction: str | None = None) -> str:
     if direction is not None and direction != fixed:
         raise FundError(_("业务类型 {kind} 的方向固定为 {fixed}").format(kind=kind, fixed=fixed), "direction")
     return fixed
-
-
-def account(scheme_id: int, *, lock: bool = False) -> FundAccount:
-    """The scheme's fund account, created on first use; ``lock=True`` takes the per-fund lock."""
-    q = select(FundAccount).where(FundAccount.scheme_id == scheme_id)
-    if lock:
-        q = q.with_for_update().execution_options(populate_existing=True)
-    acct = db.session.scalar(q)
-    if acct is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(FundAccount(scheme_id=scheme_id, created_at=now()))
-        except IntegrityError:
-            pass   # created by a concurrent transaction; select it below
-        acct = db.session.scalar(q)
-    return acct
-
-
-def find(key: str) -> FundEntry | None:
-    return db.session.scalar(select(FundEntry).where(FundEntry.key == key))
 
 
 def _same(e: FundEntry, scheme_id, kind, amount, direction) -> bool:
@@ -149,51 +125,8 @@ def post(scheme_id: int, kind: str, amount: Decimal, *, key: str, actor=None, me
         return existing
 
     if kind in PAYOUT_KINDS or kind == "recovery_return":
-        from app.fund import thresholds
         thresholds.after_payout(scheme_id)
     return entry
-
-
-def _sum(q) -> Decimal:
-    v = db.session.scalar(q)
-    return Decimal(str(v or 0)).quantize(FEN)
-
-
-def balance(scheme_id: int) -> Decimal:
-    signed = case((FundEntry.direction == INFLOW, FundEntry.amount), else_=-FundEntry.amount)
-    return _sum(select(func.coalesce(func.sum(signed), 0)).where(FundEntry.scheme_id == scheme_id))
-
-
-def totals(scheme_id: int) -> dict[str, Decimal]:
-    """Sum per kind (adjustments net: in minus out).  Every kind is present, zero if none."""
-    out = {k: Decimal("0.00") for k in KINDS}
-    signed = case((FundEntry.direction == INFLOW, FundEntry.amount), else_=-FundEntry.amount)
-    rows = db.session.execute(select(FundEntry.kind, func.sum(FundEntry.amount), func.sum(signed))
-                              .where(FundEntry.scheme_id == scheme_id).group_by(FundEntry.kind))
-    for kind, gross, net in rows:
-        out[kind] = Decimal(str((net if kind == "adjustment" else gross) or 0)).quantize(FEN)
-    return out
-
-
-def net_payouts(scheme_id: int) -> Decimal:
-    """Advances + payouts − recovery returns: what the fund has paid out for losses, net."""
-    t = totals(scheme_id)
-    return t["advance"] + t["payout"] - t["recovery_return"]
-
-
-def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None = None,
-            date_to: date | None = None, limit: int | None = None) -> list[FundEntry]:
-    q = select(FundEntry).where(FundEntry.scheme_id == scheme_id)
-    if kind:
-        q = q.where(FundEntry.kind == kind)
-    if date_from:
-        q = q.where(FundEntry.booked_on >= date_from)
-    if date_to:
-        q = q.where(FundEntry.booked_on <= date_to)
-    q = q.order_by(FundEntry.id.desc())
-    if limit:
-        q = q.limit(limit)
-    return list(db.session.scalars(q))
 
 
 # ---------------------------------------------------------------------------- inflows (finance bureau)
@@ -217,7 +150,6 @@ class Inflow:
 
 def computed_inflow(params, kind: str, base: Decimal) -> tuple[Decimal, str]:
     """Amount = base × the policy's ratio, rounded to the fen by the policy's rule; with the working."""
-    from app.core.money import ROUNDING_LABELS, round_fen
     ratio = RATIO_OF[kind](params)
     rule = params.rounding
     amt = round_fen(base * ratio, rule)
@@ -229,8 +161,6 @@ def record_inflow(scheme, user, data: Inflow) -> tuple[FundEntry, bool]:
 
     The key is the scheme, kind and voucher number: submitting the same voucher twice posts once.
     """
-    from app.core import audit
-    from app.fund.models import INFLOW_FORM_KINDS, can_post_inflow
     if not can_post_inflow(scheme, user):
         raise FundError(_("只有本政策的财政局可以登记基金入账"))
     if data.kind not in INFLOW_FORM_KINDS:

@@ -31,7 +31,7 @@ from app.core.db import db
 from app.core.i18n import _
 from app.core.money import FEN, fmt_yuan
 from app.core.timeutil import now
-from app.fund import operations as fund_ops
+from app.fund import ledger, rectification
 from app.fund.models import FundAccount, Suspension
 from app.loans.models import NON_PERFORMING, Loan
 from app.policies.models import Scheme
@@ -65,7 +65,7 @@ class Utilisation:
 def utilisation(scheme: Scheme) -> Utilisation:
     p = scheme.params
     size, ratio_p = p.fund_size, p.pause_at_payout_ratio
-    paid = fund_ops.net_payouts(scheme.id)
+    paid = ledger.net_payouts(scheme.id)
     ratio = (paid / size).quantize(Decimal("0.0001")) if size else None
     amount = (size * ratio_p).quantize(FEN) if size and ratio_p is not None else None
     return Utilisation(size, paid, ratio, ratio_p, amount)
@@ -78,7 +78,7 @@ def after_payout(scheme_id: int) -> Utilisation:
     check_loan_volume(scheme_id)
     if not u.reached or scheme.paused:
         return u
-    acct = fund_ops.account(scheme_id)
+    acct = ledger.account(scheme_id)
     if acct.resumed_at_payouts is not None and u.net_payouts <= Decimal(acct.resumed_at_payouts):
         return u
     scheme.paused = True
@@ -95,17 +95,17 @@ def after_payout(scheme_id: int) -> Utilisation:
 def resume_scheme(scheme_id: int, user, reason: str) -> Scheme:
     """The financial office resumes a paused scheme, with a reason."""
     if not user.is_kind("financial_office"):
-        raise fund_ops.FundError(_("只有金融办可以恢复风险补偿业务"))
+        raise ledger.FundError(_("只有金融办可以恢复风险补偿业务"))
     reason = (reason or "").strip()
     if not reason:
-        raise fund_ops.FundError(_("请填写恢复业务的理由"), "reason")
+        raise ledger.FundError(_("请填写恢复业务的理由"), "reason")
     scheme = db.session.scalar(select(Scheme).where(Scheme.id == scheme_id).with_for_update())
     if scheme is None or scheme.member(user.organisation_id, "financial_office") is None:
-        raise fund_ops.FundError(_("本单位不是该政策的金融办"))
+        raise ledger.FundError(_("本单位不是该政策的金融办"))
     if not scheme.paused:
-        raise fund_ops.FundError(_("该政策业务未处于暂停状态"))
-    acct = fund_ops.account(scheme_id, lock=True)
-    acct.resumed_at_payouts = fund_ops.net_payouts(scheme_id)
+        raise ledger.FundError(_("该政策业务未处于暂停状态"))
+    acct = ledger.account(scheme_id, lock=True)
+    acct.resumed_at_payouts = ledger.net_payouts(scheme_id)
     previous = scheme.paused_reason
     scheme.paused = False
     scheme.paused_reason = None
@@ -179,7 +179,6 @@ def after_loan_classified(loan: Loan) -> Suspension | None:
     db.session.flush()
     audit.record(SUSPENSION_SUBJECT, s.id, "bank_suspended", None, reason, details={
         "bank": member.organisation.name, "loan_no": loan.no, "ratio": str(n.ratio)}, visible_to_enterprise=False)
-    from app.fund import rectification
     rectification.start(s)
     return s
 
@@ -214,7 +213,7 @@ def check_loan_volume(scheme_id: int) -> LoanVolume:
     scheme = db.session.get(Scheme, scheme_id)
     v = loan_volume(scheme)
     if v.reached:
-        acct = fund_ops.account(scheme_id)
+        acct = ledger.account(scheme_id)
         if not acct.review_flag and (acct.review_limit is None or Decimal(acct.review_limit) != v.limit):
             acct.review_flag = True
             acct.review_limit = v.limit
@@ -231,13 +230,13 @@ def check_loan_volume(scheme_id: int) -> LoanVolume:
 
 def acknowledge_review(scheme_id: int, user, note: str) -> FundAccount:
     if not user.is_kind("financial_office", "finance_bureau"):
-        raise fund_ops.FundError(_("只有金融办或财政局可以处理基金规模评估提示"))
+        raise ledger.FundError(_("只有金融办或财政局可以处理基金规模评估提示"))
     note = (note or "").strip()
     if not note:
-        raise fund_ops.FundError(_("请填写处理意见"), "note")
-    acct = fund_ops.account(scheme_id, lock=True)
+        raise ledger.FundError(_("请填写处理意见"), "note")
+    acct = ledger.account(scheme_id, lock=True)
     if not acct.review_flag:
-        raise fund_ops.FundError(_("当前没有待处理的基金规模评估提示"))
+        raise ledger.FundError(_("当前没有待处理的基金规模评估提示"))
     acct.review_flag = False
     acct.review_acknowledged_at = now()
     acct.review_acknowledged_by_id = user.id

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 import app.fund.handlers  # noqa: F401  (registers the rectification task pages)
 from app.applications.models import Attachment
+from app.compensation.operations import payout_queue
 from app.core import audit, transaction, uploads
 from app.core.db import db
 from app.core.exports import send_workbook
@@ -37,11 +38,7 @@ def visible_schemes(user) -> list[Scheme]:
 
 
 def committed_claims(scheme_id: int):
-    """Approved, unpaid compensation (app/compensation's payout queue), or None if not available."""
-    try:
-        from app.compensation.operations import payout_queue
-    except ImportError:
-        return None
+    """Approved, unpaid compensation (app/compensation's payout queue)."""
     claims = payout_queue(scheme_id)
     return claims, sum((c.payout_amount or 0 for c in claims), fund_ops.Decimal("0.00"))
 

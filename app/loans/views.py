@@ -3,6 +3,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from app.accounts.models import OVERSIGHT_KINDS
+from app.applications.models import LoanApplication
 from app.core.db import db
 from app.loans.models import CLASSIFICATIONS, Filing, Loan
 
@@ -17,7 +18,6 @@ def visible_loans(user):
     elif org.kind == "enterprise":
         q = q.where(Loan.enterprise_id == org.id)
     elif org.kind == "department":
-        from app.applications.models import LoanApplication
         q = q.join(LoanApplication, LoanApplication.id == Loan.application_id).where(
             LoanApplication.department_id == org.id)
     elif org.kind in ("service_centre", "guarantee"):

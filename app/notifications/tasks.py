@@ -1,27 +1,17 @@
-"""Background work of notifications: sending e-mail, re-sending what was missed, pruning the broker."""
+"""Periodic jobs of notifications: re-sending e-mail that was missed, pruning the broker (the send task: mail.py)."""
 from __future__ import annotations
 
-import smtplib
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import update
 
 from app.core.db import db
 from app.core.i18n import N_
 from app.notifications import operations as ops
+from app.notifications.mail import send_email
 from app.notifications.models import Notification
 from app.tasks.celery_app import celery
 from app.tasks.jobs import daily, interval, job
-
-
-@celery.task(name="zx.send_email", bind=True, acks_late=True, max_retries=5)
-def send_email(self, notification_id: int):
-    try:
-        return ops.deliver(notification_id)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise self.retry(exc=exc, countdown=float(current_app.config.get("JOB_RETRY_BASE_SECONDS", 60))
-                         * (2 ** self.request.retries)) from exc
 
 
 @job("mail_sweep", N_("邮件补发"), interval("MAIL_SWEEP_SECONDS", 600),

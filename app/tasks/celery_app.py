@@ -12,6 +12,9 @@ from __future__ import annotations
 import kombu.transport.sqlalchemy
 from celery import Celery, Task, signals
 
+from app.core.config import INSTANCE_DIR
+from app.core.db import db
+
 # the transport polls every second by default (a task then takes ~1 s); its options cannot be set
 # through broker_transport_options (they go to create_engine), so set the class attribute here,
 # in the module the worker imports too
@@ -20,11 +23,10 @@ kombu.transport.sqlalchemy.Transport.polling_interval = 0.1
 
 
 class FlaskTask(Task):
-    """Runs in the Flask app's context (the app given to :func:`init_celery`); ends with a clean session."""
+    """Runs in the Flask app's context (the app given to :func:`configure_celery`); ends with a clean session."""
     abstract = True
 
     def __call__(self, *args, **kwargs):
-        from app.core.db import db
         with self.app.flask_app.app_context():
             try:
                 return self.run(*args, **kwargs)
@@ -36,11 +38,12 @@ celery = Celery("zengxin", task_cls=FlaskTask)
 
 
 def default_broker_url(app) -> str:
-    from app.core.config import INSTANCE_DIR
     return f"sqla+sqlite:///{INSTANCE_DIR / 'celery-broker.sqlite'}"
 
 
-def init_celery(app):
+def configure_celery(app):
+    """Point the one Celery instance at ``app``'s settings; the jobs are registered by
+    :func:`app.tasks.wiring.init_celery`, which calls this (so this module never imports the jobs)."""
     broker = app.config.get("CELERY_BROKER_URL") or default_broker_url(app)
     queue = app.config.get("CELERY_QUEUE") or "zengxin"
     celery.conf.update(
@@ -59,10 +62,6 @@ def init_celery(app):
 
     celery.flask_app = app
     app.extensions["celery"] = celery
-
-    from app.tasks import jobs  # noqa: F401  (registers the tasks and the job registry)
-    jobs.load_job_modules()
-    celery.conf.beat_schedule = jobs.beat_schedule(app)
     return celery
 
 
@@ -71,6 +70,5 @@ def _fresh_connections(**_kw):
     # a forked pool process must not share the parent's database connections
     app = getattr(celery, "flask_app", None)
     if app is not None:
-        from app.core.db import db
         with app.app_context():
             db.engine.dispose(close=False)

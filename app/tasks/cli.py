@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 
+from app.tasks.jobs import JOBS, run_now
+
 
 def register_jobs(group) -> None:
     @group.command("jobs")
     def list_jobs():
         """List the periodic jobs."""
-        from app.tasks.jobs import JOBS
         for j in JOBS.values():
             click.echo(f"{j.name:<16}{j.label}  {j.description}")
 
@@ -18,7 +19,6 @@ def register_jobs(group) -> None:
                   help="run as of this day (Asia/Shanghai), e.g. to catch up after downtime")
     def run_job(name, for_date):
         """Run one periodic job now, in this process (safe to repeat)."""
-        from app.tasks.jobs import JOBS, run_now
         if name not in JOBS:
             raise click.BadParameter(f"unknown job {name!r}; one of: {', '.join(JOBS)}", param_hint="NAME")
         try:

@@ -13,14 +13,18 @@ from typing import Callable
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts.models import Organisation
+from app.accounts.models import Organisation, User
+from app.applications.models import LoanApplication
+from app.compensation.models import CompensationClaim
 from app.core.db import db
 from app.core.i18n import N_, _
 from app.core.timeutil import SHANGHAI, local, now
 from app.core.workdays import calendar
 from app.notifications.operations import notify, users_of_kind, users_of_org
+from app.policies.models import SchemeMember
 from app.tasks.jobs import interval, job
 from app.tasks.models import TaskDeadlineEvent
+from app.workflow.engine import workflow_data
 from app.workflow.models import HumanTask
 
 
@@ -33,13 +37,11 @@ def register_scheme_resolver(subject_type: str, fn: Callable[[int], int | None])
 
 
 def _loan_application_scheme(subject_id: int) -> int | None:
-    from app.applications.models import LoanApplication
     a = db.session.get(LoanApplication, subject_id)
     return a.scheme_id if a else None
 
 
 def _compensation_claim_scheme(subject_id: int) -> int | None:
-    from app.compensation.models import CompensationClaim
     c = db.session.get(CompensationClaim, subject_id)
     return c.scheme_id if c else None
 
@@ -49,13 +51,11 @@ register_scheme_resolver("compensation_claim", _compensation_claim_scheme)
 
 
 def financial_office_users(ht: HumanTask):
-    from app.policies.models import SchemeMember
     scheme_id = None
     resolver = _SCHEME_OF.get(ht.subject_type)
     if resolver:
         scheme_id = resolver(ht.subject_id)
     if scheme_id is None:
-        from app.workflow.engine import workflow_data
         data = workflow_data(ht.instance)
         if data.get("finoffice_org_id"):
             return users_of_org(int(data["finoffice_org_id"]))
@@ -85,7 +85,6 @@ def _not_done(kind: str):
 
 def _assignees(ht: HumanTask):
     if ht.claimed_by_id:
-        from app.accounts.models import User
         return [db.session.get(User, ht.claimed_by_id)]
     return users_of_org(ht.org_id) if ht.org_id else []
 

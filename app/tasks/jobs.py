@@ -1,8 +1,8 @@
 """Periodic jobs: a registry, one Celery task that runs any of them, and the run log.
 
-A feature declares its job with :func:`job` in its own ``tasks.py``.  Every job is a function
-``fn(at: datetime) -> str`` (a summary) that is safe to run twice for the same moment: the data
-it writes carries unique keys.  The job commits its own units of work, so a worker killed mid-run
+A feature declares its job with :func:`job` in its own ``tasks.py`` (imported by
+:mod:`app.tasks.wiring`).  Every job is a function ``fn(at: datetime) -> str`` (a summary) that is
+safe to run twice for the same moment: the data it writes carries unique keys.  The job commits its own units of work, so a worker killed mid-run
 leaves finished units behind and the next run does the rest.
 
 ``run_job`` records each attempt in :class:`JobRun`; a failure is retried with exponential back-off
@@ -16,7 +16,6 @@ Beat starts the timer job every 30 s, so an abandoned run is marked within that 
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ from app.tasks.celery_app import celery
 from app.tasks.models import JobRun
 
 log = logging.getLogger(__name__)
-JOB_MODULES = ("app.notifications.tasks", "app.tasks.timers", "app.tasks.deadlines", "app.duties.tasks")
 
 
 @dataclass
@@ -55,11 +53,6 @@ def job(name: str, label: str, schedule: Callable, description: str = ""):
         JOBS[name] = Job(name, fn, schedule, label, description)
         return fn
     return deco
-
-
-def load_job_modules() -> None:
-    for mod in JOB_MODULES:
-        importlib.import_module(mod)
 
 
 def beat_schedule(app) -> dict:

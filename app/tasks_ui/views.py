@@ -8,6 +8,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
+from app.applications import operations as ops
 from app.formjs import views as formjs_views
 from app.tasks_ui import queries, registry
 from app.workflow import engine
@@ -80,7 +81,6 @@ def show(task_id):
 @bp.route("/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id):
-    from app.applications import operations as ops
     _task_or_404(task_id)
     try:
         ops.claim(task_id, current_user)
@@ -94,7 +94,6 @@ def claim(task_id):
 @bp.route("/<int:task_id>/release", methods=["POST"])
 @login_required
 def release(task_id):
-    from app.applications import operations as ops
     _task_or_404(task_id)
     try:
         ops.release(task_id, current_user)

@@ -33,6 +33,7 @@ from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _
 from app.core.timeutil import now
+from app.core.workdays import calendar
 from app.workflow.assignment import AssignmentError, organisation_for, rule_of
 from app.workflow.deploy import CheckedFile, DeployRefused, DiagramParser, Refusal, build_specs, check_file, parse_xml
 from app.workflow import forms, incidents
@@ -670,7 +671,6 @@ def index_fields(instance: ProcessInstance, task) -> dict:
     org_id, org_kind = _assignee(task, props)
     due_at = None
     if props.get("dueWorkingDays"):
-        from app.core.workdays import calendar
         due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
     return dict(bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                 lane=task.task_spec.lane, org_kind=org_kind, org_id=org_id, form_key=props.get("formKey"),

@@ -134,7 +134,7 @@ def test_a_refusal_after_the_flush_re_renders_the_form_with_the_field_message(wo
 
 def test_mail_is_queued_only_after_the_request_commits(world, login, app, monkeypatch):
     from app.notifications import operations as notifications
-    from app.notifications import tasks as mail_tasks
+    from app.notifications import mail as mail_tasks
     w = world()
     admin = login(w.user("admin"))
     real = admin_ops.save_sector

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.core.db import db
 from app.core.timeutil import now
-from app.notifications import operations as ops
+from app.notifications import mail as mail_delivery, operations as ops
 from app.notifications.models import Notification
 from app.tasks.deadlines import escalate_overdue, send_reminders
 from app.tasks.models import TaskDeadlineEvent
@@ -54,8 +54,8 @@ def test_email_goes_out_over_smtp_only_after_commit(world, app):
             nid = n.id
             assert smtp.to(user.email) == []
             db.session.commit()
-            assert ops.deliver(nid) == "sent"
-            assert ops.deliver(nid) == "skipped"        # a second delivery sends nothing
+            assert mail_delivery.deliver(nid) == "sent"
+            assert mail_delivery.deliver(nid) == "skipped"        # a second delivery sends nothing
         finally:
             app.config.update(MAIL_SERVER=None, MAIL_PORT=25)
         [msg] = smtp.wait_for(user.email)
@@ -120,20 +120,20 @@ def test_email_over_starttls_with_authentication(world, app):
                               MAIL_USERNAME="zengxin", MAIL_PASSWORD="s3cret-pass", MAIL_CA_FILE=smtp.cert_file)
             [n] = ops.notify([user], f"tls:{w.tag}", "info", "加密发送测试", "正文")
             db.session.commit()
-            assert ops.deliver(n.id) == "sent"
+            assert mail_delivery.deliver(n.id) == "sent"
             assert smtp.logins == ["zengxin"]
 
             app.config.update(MAIL_PASSWORD="wrong")
             [bad] = ops.notify([user], f"tls-bad:{w.tag}", "info", "密码错误", "正文")
             db.session.commit()
             with pytest.raises(smtplib.SMTPAuthenticationError):
-                ops.deliver(bad.id)
+                mail_delivery.deliver(bad.id)
 
             app.config.update(MAIL_PASSWORD="s3cret-pass", MAIL_CA_FILE=None)   # an untrusted certificate
             [untrusted] = ops.notify([user], f"tls-ca:{w.tag}", "info", "证书不受信任", "正文")
             db.session.commit()
             with pytest.raises(ssl.SSLCertVerificationError):
-                ops.deliver(untrusted.id)
+                mail_delivery.deliver(untrusted.id)
         finally:
             app.config.update(saved)
         [msg] = smtp.wait_for(user.email)
