@@ -14,9 +14,9 @@ PORT="${PORT:-5000}"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
-.venv/bin/celery -A app.tasks.worker worker --loglevel=warning --concurrency=2 &
+.venv/bin/celery -A app.jobs.worker worker --loglevel=warning --concurrency=2 &
 pids+=($!)
-.venv/bin/celery -A app.tasks.worker beat --loglevel=warning -s instance/celerybeat-schedule &
+.venv/bin/celery -A app.jobs.worker beat --loglevel=warning -s instance/celerybeat-schedule &
 pids+=($!)
 echo "zengxin: http://127.0.0.1:${PORT}  (logins above; stop with Ctrl-C)"
 .venv/bin/flask run --host "${HOST:-127.0.0.1}" --port "$PORT"

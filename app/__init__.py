@@ -57,7 +57,7 @@ def create_app(config_override: dict | None = None) -> Flask:
     from app.core.sqlite import configure_sqlite
     configure_sqlite(app)
 
-    from app.tasks.wiring import init_celery
+    from app.jobs.wiring import init_celery
     init_celery(app)
     return app
 
@@ -74,7 +74,7 @@ def _import_models():
     import app.applications.models  # noqa: F401
     import app.loans.models  # noqa: F401
     import app.compensation.models  # noqa: F401
-    import app.tasks.models  # noqa: F401
+    import app.jobs.models  # noqa: F401
     import app.notifications.models  # noqa: F401
     import app.duties.models  # noqa: F401
     import app.fund.models  # noqa: F401
@@ -84,14 +84,14 @@ def _register_blueprints(app):
     from app.accounts.views import bp as accounts_bp
     from app.applications.views import bp as applications_bp
     from app.loans.views import bp as loans_bp
-    from app.tasks_ui.views import bp as tasks_bp
+    from app.tasks.views import bp as tasks_bp
     from app.admin.views import bp as admin_bp
     from app.workflow.views import bp as workflow_bp
     from app.fund.views import bp as fund_bp
     from app.admin.calendar import bp as calendar_bp
     from app.compensation.views import bp as compensation_bp
     from app.notifications.views import bp as notifications_bp
-    from app.tasks.views import bp as jobs_bp
+    from app.jobs.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
     from app.core.health import bp as health_bp
     from app.workflow.cockpit_views import bp as cockpit_bp

@@ -6,7 +6,7 @@ from app.core.transaction import unit_of_work
 from app.policies import replay as replay_mod
 from app.policies.models import Scheme
 from app.policies.rates import seed_reference_rates
-from app.tasks.cli import register_jobs
+from app.jobs.cli import register_jobs
 from app.workflow import engine
 
 

@@ -4,7 +4,7 @@
 
 One province's districts on one deployment: ``--districts`` (default 38) schemes, each with its own 4
 departments, 10 banks and 3 filing units (1,026 organisations).  Runs what ``/tasks/`` runs —
-``app.tasks_ui.queries.open_tasks`` (``open_tasks_query`` with the page's limit of 200, rows loaded as
+``app.tasks.queries.open_tasks`` (``open_tasks_query`` with the page's limit of 200, rows loaded as
 ORM objects), ``counts`` and ``overdue_count`` — for banks and departments picked at random, and the
 whole page (``GET /tasks/`` rendered, through Flask's test client) for one department and one bank.
 The tables are filled with set-based ``INSERT … SELECT`` on the server (no rows travel from Python):
@@ -154,7 +154,7 @@ def measure(label: str, org_ids: list[int], query, repeat: int) -> dict:
 
 def _queries():
     from app.core.db import db
-    from app.tasks_ui import queries
+    from app.tasks import queries
     from app.workflow.models import HumanTask
 
     def listed(org, sort="due"):
@@ -211,7 +211,7 @@ def main(argv=None) -> dict:
     from sqlalchemy import func, select
 
     from app.core.db import db
-    from app.tasks_ui.queries import open_tasks_query
+    from app.tasks.queries import open_tasks_query
     from app.workflow.engine import latest_spec
     from app.workflow.models import HumanTask
 

@@ -12,7 +12,7 @@ from app.core.i18n import N_, _, localname
 from app.core.timeutil import today
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
-from app.tasks_ui.registry import TaskHandler, register
+from app.tasks.registry import TaskHandler, register
 from forms.tasks import BankDueDiligenceForm, DepartmentReviewForm, EnterpriseSupplementForm, FilingAckForm
 
 

@@ -12,7 +12,7 @@ from app.core.timeutil import local, now, today
 from app.core.workdays import calendar
 from app.fund import operations as fund_ops
 from app.loans.models import CLASSIFICATIONS
-from app.tasks_ui.registry import TaskHandler, register
+from app.tasks.registry import TaskHandler, register
 from forms.compensation import (AdvanceDecisionForm, AdvancePayForm, ClaimForm, DisburseForm, JointReviewForm,
                                 PayoutLetterForm, RecoveryCloseForm)
 

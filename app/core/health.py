@@ -13,7 +13,7 @@ from kombu import Connection
 from sqlalchemy import text
 
 from app.core.db import db
-from app.tasks.celery_app import default_broker_url
+from app.jobs.celery_app import default_broker_url
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger(__name__)

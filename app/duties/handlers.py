@@ -4,7 +4,7 @@ from __future__ import annotations
 from app.core import audit
 from app.core.i18n import N_, _
 from app.duties import operations as ops
-from app.tasks_ui.registry import TaskHandler, register
+from app.tasks.registry import TaskHandler, register
 from forms.duties import CreditDataUploadForm, MonthlyFilingForm
 
 

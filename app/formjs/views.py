@@ -1,4 +1,4 @@
-"""The generic task page of a form-js task (the task dispatcher in app/tasks_ui/views.py calls it when a
+"""The generic task page of a form-js task (the task dispatcher in app/tasks/views.py calls it when a
 form key has no registered page).
 
 The page carries the form twice: plain HTML fields drawn on the server (what works without scripts, and

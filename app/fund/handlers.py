@@ -6,7 +6,7 @@ from app.core.db import db
 from app.core.i18n import N_, _, localname
 from app.fund import rectification, thresholds
 from app.fund.models import Suspension
-from app.tasks_ui.registry import TaskHandler, register
+from app.tasks.registry import TaskHandler, register
 from forms.fund import RectificationReportForm, RectificationReviewForm
 
 

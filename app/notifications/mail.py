@@ -1,7 +1,7 @@
 """Sending one notification's e-mail: the SMTP session, the delivery, and the Celery task that runs it.
 
 :mod:`app.notifications.operations` queues ``send_email`` after a commit; the periodic jobs of
-:mod:`app.notifications.tasks` re-queue what was missed.  Neither is imported from here, so the
+:mod:`app.notifications.jobs` re-queue what was missed.  Neither is imported from here, so the
 three form no import circle.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import update
 from app.core.db import db
 from app.core.timeutil import now
 from app.notifications.models import Notification
-from app.tasks.celery_app import celery
+from app.jobs.celery_app import celery
 
 
 def smtp_connection(cfg) -> smtplib.SMTP:

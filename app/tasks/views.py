@@ -1,57 +1,104 @@
-"""Administrators' job page: the schedule, each job's last run, failures; run a job now."""
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-from app.admin.views import admin_required
+from app.core import transaction, uploads
 from app.core.db import db
+from app.core.errors import DomainError
 from app.core.i18n import _
-from app.core.timeutil import today
-from app.core.validation import date_problem
-from app.core.timeutil import parse_date
-from app.tasks import jobs
-from app.tasks.celery_app import celery
-from app.tasks.models import JobRun
+from app.core.timeutil import now
+from app.applications import operations as ops
+from app.formjs import views as formjs_views
+from app.tasks import queries, registry
+from app.workflow import engine
+from app.workflow.models import HumanTask
 
-bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
+bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 
 
-def _broker_label() -> str:
-    url = celery.conf.broker_url or ""
-    scheme = url.split("://", 1)[0]
-    return {"sqla+sqlite": _("内置（SQLite 消息表，单机）"), "redis": "Redis", "amqp": "RabbitMQ",
-            "pyamqp": "RabbitMQ"}.get(scheme, scheme)
+def _task_or_404(task_id: int) -> HumanTask:
+    ht = db.session.get(HumanTask, task_id)
+    if ht is None or ht.org_id != current_user.organisation_id:
+        abort(404)
+    return ht
 
 
 @bp.route("/")
-@admin_required
-def index():
-    last = jobs.last_runs()
-    schedule = celery.conf.beat_schedule or {}
-    rows = [{"job": j, "schedule": schedule.get(f"zx-{j.name}", {}).get("schedule"), "last": last.get(j.name)}
-            for j in jobs.JOBS.values()]
-    failures = list(db.session.scalars(select(JobRun).where(JobRun.status.in_(("failed", "abandoned")))
-                                       .order_by(JobRun.id.desc()).limit(50)))
-    recent = list(db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(50)))
-    return render_template("admin/jobs.html", rows=rows, failures=failures, recent=recent, broker=_broker_label())
+@login_required
+def queue():
+    sort = request.args.get("sort", "due")
+    form_key = request.args.get("form") or None
+    mine = request.args.get("mine") == "1"
+    org_id = current_user.organisation_id
+    tasks = queries.open_tasks(org_id, form_key, sort, mine_user_id=current_user.id if mine else None)
+    return render_template("tasks/queue.html", tasks=tasks, counts=queries.counts(org_id), sort=sort,
+                           form_key=form_key, mine=mine, labels=registry.labels(), now=now(),
+                           overdue=queries.overdue_count(org_id))
 
 
-@bp.route("/<name>/run", methods=["POST"])
-@admin_required
-def run(name):
-    if name not in jobs.JOBS:
-        flash(_("没有该作业"), "warning")
-        return redirect(url_for("jobs.index")), 302
-    raw = (request.form.get("for_date") or "").strip()
-    day = parse_date(raw)
-    if raw and day is None:
-        flash(_("日期格式应为 YYYY-MM-DD"), "danger")
-        return redirect(url_for("jobs.index"))
-    problem = date_problem(day, today()) if day else None
-    if problem:
-        flash(problem, "danger")
-        return redirect(url_for("jobs.index"))
-    jobs.enqueue(name, day)
-    flash(_("已排队执行：{job}").format(job=jobs.JOBS[name].label), "success")
-    return redirect(url_for("jobs.index"))
+@bp.route("/<int:task_id>", methods=["GET", "POST"])
+@login_required
+def show(task_id):
+    ht = _task_or_404(task_id)
+    if ht.status != "open":
+        who = ht.completed_by.display_name if ht.completed_by else "—"
+        flash(_("该待办已由 {who} 处理完毕。").format(who=who), "info")
+        return redirect(url_for("tasks.queue"))
+    handler = registry.find(ht.form_key)
+    if handler is None:          # no registered page: the form-js form deployed with the diagram
+        return formjs_views.task_page(ht)
+    form = handler.form()
+    handler.prepare(form, ht, current_user)
+    error = None
+    if request.method == "POST":
+        if handler.needs_claim and ht.claimed_by_id != current_user.id:
+            error = _("请先认领该待办再处理")
+        elif form.validate_on_submit():
+            written: list[str] = []
+            transaction.on_rollback(lambda: uploads.discard(written))   # a refused or failed step keeps no files
+            try:
+                message = handler.submit(form, ht, current_user, written)
+                flash(message, "success")
+                return redirect(url_for("tasks.queue"))
+            except engine.WorkflowError as exc:
+                transaction.rollback()
+                flash(str(exc), "warning")
+                return redirect(url_for("tasks.queue"))
+            except DomainError as exc:
+                transaction.rollback()
+                field = getattr(exc, "field", None)
+                if field and hasattr(form, field):
+                    getattr(form, field).errors = list(getattr(form, field).errors) + [str(exc)]
+                else:
+                    error = str(exc)
+        ht = _task_or_404(task_id)
+    ctx = handler.context(ht, current_user)
+    status = 400 if request.method == "POST" else 200
+    return render_template(handler.template, task=ht, form=form, error=error, **ctx), status
+
+
+@bp.route("/<int:task_id>/claim", methods=["POST"])
+@login_required
+def claim(task_id):
+    _task_or_404(task_id)
+    try:
+        ops.claim(task_id, current_user)
+        flash(_("已认领"), "success")
+    except DomainError as exc:
+        transaction.rollback()
+        flash(str(exc), "warning")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.route("/<int:task_id>/release", methods=["POST"])
+@login_required
+def release(task_id):
+    _task_or_404(task_id)
+    try:
+        ops.release(task_id, current_user)
+        flash(_("已释放，其他人员可认领"), "success")
+    except DomainError as exc:
+        transaction.rollback()
+        flash(str(exc), "warning")
+    return redirect(url_for("tasks.queue"))

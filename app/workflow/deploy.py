@@ -34,7 +34,7 @@ from SpiffWorkflow.spiff.parser.task_spec import UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from app.core.i18n import _
-from app.tasks_ui import registry
+from app.tasks import registry
 from app.workflow import forms
 from app.workflow.assignment import lane_kind, rule_of
 from app.workflow.sandbox import DiagramExpressionError, check_source

@@ -1,6 +1,6 @@
 """Forms declared with the diagram: deploy ``.form`` files as versions, and pin each task to one.
 
-A user task whose form key has no registered task page (:mod:`app.tasks_ui.registry`) is shown with the
+A user task whose form key has no registered task page (:mod:`app.tasks.registry`) is shown with the
 deployed form-js form of that id (``bpmn/<anything>.form`` holding ``"id": "<form key>"``).  Versions work
 like the diagrams': identical content is the same version, changed content a new one, and each human task
 records the version that was current when it was created, so an open task keeps its form when the form

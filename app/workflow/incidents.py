@@ -12,7 +12,7 @@ connection while the step still holds the instance's row lock would wait for its
 * in a request, :func:`record_after_rollback` registers :func:`record` with the request wrapper's
   ``on_rollback`` (``app/core/transaction.py``), which runs it once the request's work is undone;
 * in a job or a command, the caller catches ``StepFailed`` after its ``unit_of_work`` rolled back
-  and calls :func:`record` (``app/tasks/timers.py``).
+  and calls :func:`record` (``app/jobs/timers.py``).
 
 :func:`record` is idempotent per failure; while an incident of the same instance, element and error
 is open, a repetition counts ``occurrences`` instead of adding a row.  Each new incident notifies

@@ -485,7 +485,7 @@ def test_yongchuan_share_by_product(world, login, product, share_amount):
 # ------------------------------------------------------------------ deadline and payout order
 
 def test_late_payout_flagged_on_queue_and_dashboard(world, login):
-    from app.tasks.deadlines import escalate_overdue
+    from app.jobs.deadlines import escalate_overdue
     w = world("qianjiang_2018")
     loan = make_loan(w, "200000.00")
     bank = login(w.user("officer"))
@@ -515,7 +515,7 @@ def test_late_payout_flagged_on_queue_and_dashboard(world, login):
     t.due_at = past
     claim.payout_due_at = past
     db.session.commit()
-    escalate_overdue(now())   # the deadline job (app/tasks/deadlines.py) flags it and alerts the office
+    escalate_overdue(now())   # the deadline job (app/jobs/deadlines.py) flags it and alerts the office
     db.session.commit()
     assert task(w.units["finance"], "comp_disburse", claim.id).overdue
     queue = finance.get("/tasks/").data.decode()

@@ -5,7 +5,7 @@ Discovery, not a list: the scenario below puts objects into every state that sho
 task form key, claim pages, fund, admin, calendar, jobs, login, registration); each role then
 crawls the site from ``/`` (same-site links, GET only) and every ``<form method="post">`` found is
 matched against ``app.url_map``.  The test fails if a POST route of the url_map, or a form key of
-the form-key registry (``app.tasks_ui.registry``), was not reached — a new form cannot escape the fuzzing silently.
+the form-key registry (``app.tasks.registry``), was not reached — a new form cannot escape the fuzzing silently.
 
 Each visible field of each distinct form is filled with each hostile value of its kind while the
 other fields keep plausible values; the answer must not be a 5xx, no table may gain or lose rows
@@ -370,7 +370,7 @@ def test_every_form_refuses_hostile_values(app, world, login, clean_calendar_yea
                 targets.setdefault((endpoint, tuple(sorted(fields))), (client, form))
 
     # coverage: every POST route of the url_map, every task form
-    from app.tasks_ui.registry import registered
+    from app.tasks.registry import registered
     post_routes = {r.endpoint for r in app.url_map.iter_rules() if "POST" in r.methods}
     missing = sorted(post_routes - reached_endpoints)
     assert not missing, f"POST routes no crawl reached: {missing}"

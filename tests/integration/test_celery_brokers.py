@@ -26,7 +26,7 @@ from app.core.db import db
 from app.core.timeutil import local
 from app.duties.models import Duty
 from app.notifications.models import Notification
-from app.tasks.models import JobRun, TaskDeadlineEvent
+from app.jobs.models import JobRun, TaskDeadlineEvent
 from app.workflow.models import HumanTask
 from tests.integration.test_timers import open_tasks, start_waiting
 from tests.smtp_server import SmtpServer
@@ -76,7 +76,7 @@ class Worker:
             env["ZENGXIN_DB_SCHEMA"] = app.config["ZX_TEST_SCHEMA"]
         self._logf = open(self.log, "wb")
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).with_name("celery")), "-A", "app.tasks.worker", "worker", "-B",
+            [str(Path(sys.executable).with_name("celery")), "-A", "app.jobs.worker", "worker", "-B",
              "-s", str(tmp / f"beat-{name}"), "-Q", self.queue, "-n", f"{self.queue}@%h", "--concurrency=1",
              "--pool=prefork", "--without-gossip", "--without-mingle", "--loglevel=info"],
             cwd=ROOT, env=env, stdout=self._logf, stderr=subprocess.STDOUT, start_new_session=True)

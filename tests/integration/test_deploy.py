@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.db import db
-from app.tasks_ui import queries
+from app.tasks import queries
 from app.workflow import engine
 from app.workflow.deploy import DeployRefused
 from app.workflow.models import HumanTask, ProcessInstance, ProcessSpec

@@ -12,7 +12,7 @@ from app.duties import operations as ops
 from app.duties.models import Duty
 from app.loans.models import Loan
 from app.notifications.models import Notification
-from app.tasks.jobs import run_now
+from app.jobs.runner import run_now
 from app.workflow.models import HumanTask
 
 
@@ -139,7 +139,7 @@ def test_unknown_calendar_year_fails_loudly(world):
     from app.core.workdays import UnknownCalendarYear
     with pytest.raises(UnknownCalendarYear):
         run_now("monthly_filing", date(2031, 3, 3))
-    from app.tasks.models import JobRun
+    from app.jobs.models import JobRun
     run = db.session.scalar(select(JobRun).where(JobRun.job == "monthly_filing").order_by(JobRun.id.desc()))
     assert run.status == "failed" and "2031" in run.error
 

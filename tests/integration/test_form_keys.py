@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.config import PROJECT_ROOT
 from app.core.db import db
-from app.tasks_ui import registry
+from app.tasks import registry
 from app.workflow.models import ProcessSpec
 from tests.integration.test_thresholds import _suspend
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.formjs.models import FormArtifact
-from app.tasks_ui import registry
+from app.tasks import registry
 from app.workflow import engine, forms
 
 TEST_BPMN = Path(__file__).resolve().parents[1] / "bpmn"

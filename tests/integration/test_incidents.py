@@ -14,7 +14,7 @@ from app.core.audit import timeline
 from app.core.db import db
 from app.core.timeutil import now
 from app.notifications.models import Notification
-from app.tasks.jobs import run_now
+from app.jobs.runner import run_now
 from app.workflow import cockpit, engine, incidents, migration
 from app.workflow.models import HumanTask, Incident, ProcessInstance, WorkflowTimer
 

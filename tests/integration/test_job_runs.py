@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.core.db import db
 from app.core.timeutil import now
-from app.tasks import jobs
-from app.tasks.models import JobRun
+from app.jobs import runner as jobs
+from app.jobs.models import JobRun
 
 
 def _running(job="timers", task_id=None, age_seconds=0.0):
@@ -52,12 +52,12 @@ def test_stale_and_redelivered_runs_are_abandoned_by_the_next_run(app, ctx, worl
 def test_failure_shows_the_message_and_logs_the_traceback(app, ctx, world, login, caplog):
     w = world()
     from app.core.workdays import UnknownCalendarYear
-    with caplog.at_level(logging.ERROR, logger="app.tasks.jobs"), pytest.raises(UnknownCalendarYear):
+    with caplog.at_level(logging.ERROR, logger="app.jobs.runner"), pytest.raises(UnknownCalendarYear):
         jobs.run_now("monthly_filing", date(2031, 3, 3))
     run = db.session.scalar(select(JobRun).where(JobRun.job == "monthly_filing").order_by(JobRun.id.desc()))
     assert run.status == "failed" and run.error.startswith("UnknownCalendarYear:") and "2031" in run.error
     assert "Traceback" not in run.error and 'File "' not in run.error
-    logged = [r for r in caplog.records if r.name == "app.tasks.jobs" and r.exc_info]
+    logged = [r for r in caplog.records if r.name == "app.jobs.runner" and r.exc_info]
     assert logged and "monthly_filing" in logged[-1].getMessage()
     page = login(w.user("admin")).get("/admin/jobs/").data.decode()
     assert "UnknownCalendarYear" in page and "Traceback" not in page

@@ -12,8 +12,8 @@ from app.core.db import db
 from app.core.timeutil import now
 from app.notifications import mail as mail_delivery, operations as ops
 from app.notifications.models import Notification
-from app.tasks.deadlines import escalate_overdue, send_reminders
-from app.tasks.models import TaskDeadlineEvent
+from app.jobs.deadlines import escalate_overdue, send_reminders
+from app.jobs.models import TaskDeadlineEvent
 from app.workflow import engine
 from app.workflow.models import HumanTask
 from tests.integration.test_timers import TEST_BPMN

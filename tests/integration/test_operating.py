@@ -17,7 +17,7 @@ from app.core.db import db
 @pytest.fixture
 def restore_celery(app):
     yield
-    from app.tasks.wiring import init_celery
+    from app.jobs.wiring import init_celery
     init_celery(app)            # create_app re-pointed the shared Celery instance at the other app
 
 

@@ -27,7 +27,7 @@ def _second_app(app, url, **extra):
 @pytest.fixture
 def restore_celery(app):
     yield
-    from app.tasks.wiring import init_celery
+    from app.jobs.wiring import init_celery
     init_celery(app)            # create_app re-pointed the shared Celery instance at the second app
 
 

@@ -9,7 +9,7 @@ from app.core.db import db
 from app.core.timeutil import now
 from app.duties import operations as duty_ops
 from app.duties.models import Duty
-from app.tasks.jobs import run_now
+from app.jobs.runner import run_now
 from app.workflow import engine
 from app.workflow.models import HumanTask, WorkflowTimer
 
@@ -59,7 +59,7 @@ def test_intermediate_timer_is_indexed_then_fires_and_advances(world):
 
 def test_boundary_timer_of_a_duty_is_indexed_and_removed_when_the_task_is_done(world):
     from datetime import date
-    from app.tasks.jobs import moment_for
+    from app.jobs.runner import moment_for
     w = world()
     # for a future day the deadline lies ahead: the boundary timer waits in the table
     created = duty_ops.create_monthly_filing_duties(moment_for(date(2026, 12, 1)))

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.accounts.models import Organisation
 from app.core.db import db
 from app.duties.models import Duty
-from app.tasks.models import JobRun
+from app.jobs.models import JobRun
 from tests.integration.test_celery_brokers import Worker, finished, wait_until
 from tests.smtp_server import SmtpServer
 

@@ -28,14 +28,14 @@ LAZY_ALLOWED: dict[tuple[str, str], str] = {
     # CLI at call time, so importing `app` (e.g. for `app.core.db`) does not import every feature
     **{("app", mod): "application factory (create_app registers it)" for mod in (
         "app.core.logs", "app.core.proxy", "app.accounts.throttle", "app.core.security_headers",
-        "app.core.input_guard", "app.core.outage", "app.core.sqlite", "app.tasks.wiring",
+        "app.core.input_guard", "app.core.outage", "app.core.sqlite", "app.jobs.wiring",
         "app.accounts.models", "app.core.audit", "app.core.sequences", "app.core.workdays",
         "app.workflow.models", "app.policies.models", "app.applications.models", "app.loans.models",
-        "app.compensation.models", "app.tasks.models", "app.notifications.models", "app.duties.models",
+        "app.compensation.models", "app.jobs.models", "app.notifications.models", "app.duties.models",
         "app.fund.models",
-        "app.accounts.views", "app.applications.views", "app.loans.views", "app.tasks_ui.views",
+        "app.accounts.views", "app.applications.views", "app.loans.views", "app.tasks.views",
         "app.admin.views", "app.workflow.views", "app.fund.views", "app.admin.calendar",
-        "app.compensation.views", "app.notifications.views", "app.tasks.views", "app.duties.views",
+        "app.compensation.views", "app.notifications.views", "app.jobs.views", "app.duties.views",
         "app.core.health", "app.accounts.sessions", "app.core.money", "app.core.timeutil", "app.core.i18n",
         "app.cli", "app.formjs.models", "app.workflow.cockpit_views",
     )},

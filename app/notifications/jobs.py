@@ -10,8 +10,8 @@ from app.core.i18n import N_
 from app.notifications import operations as ops
 from app.notifications.mail import send_email
 from app.notifications.models import Notification
-from app.tasks.celery_app import celery
-from app.tasks.jobs import daily, interval, job
+from app.jobs.celery_app import celery
+from app.jobs.runner import daily, interval, job
 
 
 @job("mail_sweep", N_("邮件补发"), interval("MAIL_SWEEP_SECONDS", 600),

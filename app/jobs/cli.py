@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from app.tasks.jobs import JOBS, run_now
+from app.jobs.runner import JOBS, run_now
 
 
 def register_jobs(group) -> None:

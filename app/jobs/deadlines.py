@@ -22,8 +22,8 @@ from app.core.timeutil import SHANGHAI, local, now
 from app.core.workdays import calendar
 from app.notifications.operations import notify, users_of_kind, users_of_org
 from app.policies.models import SchemeMember
-from app.tasks.jobs import interval, job
-from app.tasks.models import TaskDeadlineEvent
+from app.jobs.runner import interval, job
+from app.jobs.models import TaskDeadlineEvent
 from app.workflow.engine import workflow_data
 from app.workflow.models import HumanTask
 

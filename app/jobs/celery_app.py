@@ -43,7 +43,7 @@ def default_broker_url(app) -> str:
 
 def configure_celery(app):
     """Point the one Celery instance at ``app``'s settings; the jobs are registered by
-    :func:`app.tasks.wiring.init_celery`, which calls this (so this module never imports the jobs)."""
+    :func:`app.jobs.wiring.init_celery`, which calls this (so this module never imports the jobs)."""
     broker = app.config.get("CELERY_BROKER_URL") or default_broker_url(app)
     queue = app.config.get("CELERY_QUEUE") or "zengxin"
     celery.conf.update(

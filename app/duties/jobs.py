@@ -9,8 +9,8 @@ from app.core.db import db
 from app.core.i18n import N_
 from app.duties import operations as ops
 from app.duties.models import Duty
-from app.tasks.deadlines import register_scheme_resolver
-from app.tasks.jobs import job
+from app.jobs.deadlines import register_scheme_resolver
+from app.jobs.runner import job
 
 
 def _duty_scheme(subject_id: int) -> int | None:

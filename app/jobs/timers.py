@@ -19,7 +19,7 @@ from flask import current_app
 from app.core.db import db
 from app.core.i18n import N_
 from app.core.transaction import unit_of_work
-from app.tasks.jobs import interval, job
+from app.jobs.runner import interval, job
 from app.workflow import engine, incidents
 from app.workflow.models import ProcessInstance
 

@@ -1,7 +1,7 @@
 """Periodic jobs: a registry, one Celery task that runs any of them, and the run log.
 
 A feature declares its job with :func:`job` in its own ``tasks.py`` (imported by
-:mod:`app.tasks.wiring`).  Every job is a function ``fn(at: datetime) -> str`` (a summary) that is
+:mod:`app.jobs.wiring`).  Every job is a function ``fn(at: datetime) -> str`` (a summary) that is
 safe to run twice for the same moment: the data it writes carries unique keys.  The job commits its own units of work, so a worker killed mid-run
 leaves finished units behind and the next run does the rest.
 
@@ -30,8 +30,8 @@ from sqlalchemy import func, select
 from app.core.db import db
 from app.core.i18n import N_
 from app.core.timeutil import SHANGHAI, now, today
-from app.tasks.celery_app import celery
-from app.tasks.models import JobRun
+from app.jobs.celery_app import celery
+from app.jobs.models import JobRun
 
 log = logging.getLogger(__name__)
 
