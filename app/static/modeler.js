@@ -36,6 +36,21 @@
     return doc.getElementsByTagNameNS(DI, 'BPMNShape').length > 0;
   }
 
+  // SpiffWorkflow reads some references as names (a multi-instance task's loopDataInputRef/loopDataOutputRef
+  // name a task-data variable, not an element): bpmn-moddle cannot resolve them and would drop them on export.
+  // Keep each as a stand-in holding the name, which the XML writer puts back as it was.
+  function keepNamedReferences(warnings) {
+    warnings.forEach(function (w) {
+      if (!w.element || !w.property || typeof w.value !== 'string' || !/^unresolved reference/.test(w.message || '')) {
+        return;
+      }
+      var descriptor = w.element.$descriptor && w.element.$descriptor.propertiesByName[w.property];
+      if (!descriptor) { return; }
+      if (descriptor.isMany) { w.element.get(w.property).push({ id: w.value }); }
+      else { w.element.set(w.property, { id: w.value }); }
+    });
+  }
+
   function show(kind, message) {
     status.className = 'alert alert-' + kind;
     status.textContent = message;
@@ -70,7 +85,8 @@
       return Z.layoutProcess(xml);
     })
     .then(function (xml) { return modeler.importXML(xml); })
-    .then(function () {
+    .then(function (result) {
+      keepNamedReferences(result.warnings || []);
       modeler.get('canvas').zoom('fit-viewport');
       button.disabled = false;
       host.setAttribute('data-rendered', 'true');

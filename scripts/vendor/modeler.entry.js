@@ -65,7 +65,6 @@ function SpiffEntry(props) {
 
 function SpiffPropertiesProvider(propertiesPanel, config) {
   const labels = (config && config.labels) || {};
-  propertiesPanel.registerProvider(400, this);
   this.getGroups = (element) => (groups) => {
     if (!is(element, 'bpmn:UserTask')) { return groups; }
     groups.splice(1, 0, {
@@ -78,6 +77,7 @@ function SpiffPropertiesProvider(propertiesPanel, config) {
     });
     return groups;
   };
+  propertiesPanel.registerProvider(400, this);     // after getGroups exists: the panel checks for it
 }
 SpiffPropertiesProvider.$inject = ['propertiesPanel', 'config.zxSpiff'];
 
