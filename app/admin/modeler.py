@@ -2,12 +2,18 @@
 diagram is opened, edited in the browser and deployed back under the version's own file name, so the
 deploy's ownership rule takes it as a new version of the same process (or, for content identical to an
 older version, makes that version current again).  Deploy checks it like any other file: a refused
-diagram stores nothing."""
+diagram stores nothing.  Deployed ``.form`` files are edited the same way in the form-js editor."""
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from app.admin import operations as ops
+from app.core import audit
+from app.core.db import db
 from app.core.i18n import _
+from app.formjs.models import FormArtifact
 from app.workflow import engine
+from app.workflow import forms as workflow_forms
 from app.workflow.models import ProcessSpec
 
 MAX_XML_CHARS = 2_000_000
@@ -39,3 +45,46 @@ def report_json(report: engine.DeployReport) -> dict:
     else:
         message = _("流程图与当前版本相同，未产生新版本")
     return {"ok": not refusals, "message": message, "new": new, "restored": restored, "refusals": refusals}
+
+
+# ---------------------------------------------------------------------------- the form-js editor
+
+def current_forms() -> list[FormArtifact]:
+    """The current version of every deployed form, for the modeler page's links to the form editor."""
+    ids = db.session.scalars(select(FormArtifact.form_id).distinct().order_by(FormArtifact.form_id))
+    return [f for f in (workflow_forms.current(i) for i in ids) if f is not None]
+
+
+def deploy_edited_form(artifact: FormArtifact, schema: str, actor) -> dict:
+    """Deploy the form edited from ``artifact`` under its file name; the form's id must stay the same.
+    Returns what the editor page shows: the new (or restored) version, or the refusal; a refusal stores
+    nothing."""
+    schema = schema or ""
+    if not schema.strip():
+        raise ops.AdminError(_("没有收到表单"), "schema")
+    before = workflow_forms.current(artifact.form_id)
+    count = _form_versions(artifact.form_id)
+    try:
+        parsed = workflow_forms.parse_form(schema, artifact.filename)
+        if parsed.form_id != artifact.form_id:
+            raise workflow_forms.FormDeployError(artifact.filename, parsed.form_id,
+                                                 _("表单标识必须保持为 {id}").format(id=artifact.form_id))
+        row = workflow_forms.deploy_form(schema, artifact.filename)
+    except workflow_forms.FormDeployError as exc:
+        return {"ok": False, "message": _("表单被拒绝，未保存："), "version": None,
+                "refusals": [{"file": exc.filename, "element": exc.element or "", "reason": exc.reason}]}
+    audit.record("form_artifacts", row.id, "deployed", actor, visible_to_enterprise=False,
+                 details={"source": "form editor", "form": row.form_id, "version": row.version})
+    db.session.flush()
+    label = f"{row.form_id} v{row.version}"
+    if before is not None and row.id == before.id:
+        message = _("表单与当前版本相同，未产生新版本")
+    elif _form_versions(artifact.form_id) > count:
+        message = _("已部署表单新版本：{v}").format(v=label)
+    else:
+        message = _("已恢复为当前版本：{v}").format(v=label)
+    return {"ok": True, "message": message, "version": row.version, "artifact_id": row.id, "refusals": []}
+
+
+def _form_versions(form_id: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(FormArtifact).where(FormArtifact.form_id == form_id))

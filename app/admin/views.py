@@ -18,6 +18,7 @@ from app.policies import bindings, replay
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import load_preset, preset_codes
 from app.policies.rates import KIND_LABELS as RATE_KIND_LABELS
+from app.formjs.models import FormArtifact
 from app.workflow.models import ProcessSpec
 from forms.admin import (BindingForm, BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
                          SchemeForm, SectorForm, UserForm)
@@ -485,7 +486,7 @@ def upload_process():
 @admin_required
 def process_model(spec_id):
     """The browser modeler, loaded with this version's diagram (static/modeler.js)."""
-    return render_template("admin/modeler.html", spec=_get(ProcessSpec, spec_id))
+    return render_template("admin/modeler.html", spec=_get(ProcessSpec, spec_id), forms=modeler.current_forms())
 
 
 @bp.route("/processes/<int:spec_id>/bpmn")
@@ -512,6 +513,37 @@ def process_model_deploy(spec_id):
     if report.refusals:
         transaction.commit_now()   # the audit entry of the refusal; the refused diagram stored nothing
     return jsonify(modeler.report_json(report)), (400 if report.refusals else 200)
+
+
+@bp.route("/forms/<int:artifact_id>/edit")
+@admin_required
+def form_editor(artifact_id):
+    """The form-js editor, loaded with this version of a deployed form (static/form_editor.js)."""
+    return render_template("admin/form_editor.html", artifact=_get(FormArtifact, artifact_id))
+
+
+@bp.route("/forms/<int:artifact_id>/schema")
+@admin_required
+def form_schema(artifact_id):
+    resp = Response(_get(FormArtifact, artifact_id).schema_json, mimetype="application/json")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/forms/<int:artifact_id>/edit", methods=["POST"])
+@admin_required
+def form_editor_deploy(artifact_id):
+    """Deploy the edited form (form field or JSON ``schema``, a JSON text) as a new version."""
+    artifact = _get(FormArtifact, artifact_id)
+    data = request.get_json(silent=True) if request.is_json else request.form
+    schema = (data or {}).get("schema")
+    try:
+        result = modeler.deploy_edited_form(artifact, schema if isinstance(schema, str) else "", current_user)
+    except ops.AdminError as exc:
+        transaction.rollback()
+        return jsonify(ok=False, message=str(exc), version=None, refusals=[]), 400
+    return jsonify(result), (200 if result["ok"] else 400)
 
 
 def _deployed(report, unchanged_message):

@@ -128,3 +128,37 @@ def test_a_diagram_without_layout_is_laid_out(world, login, new_context):
         assert page.locator(f'#modeler-canvas [data-element-id="{element}"]').count() >= 1, element
     assert _violations(page) == []
     assert problems == []
+
+
+def test_an_administrator_edits_and_deploys_a_form(world, login, new_context):
+    from tests.e2e.test_form_editor_http import deployed_form
+    from app.workflow import forms as workflow_forms
+
+    w = world()
+    admin = login(w.user("admin"))
+    key = f"bed_{pid('f')[-8:]}"
+    art_id = deployed_form(admin, key).id
+    admin_name = w.u["admin"].username
+    db.session.rollback()
+
+    problems: list[str] = []
+    page = _page(new_context, admin_name, problems)
+    _watch(page, problems)
+    page.goto(f"/admin/forms/{art_id}/edit")
+    host = page.wait_for_selector("#form-editor[data-rendered=true], #form-editor[data-error]")
+    assert host.get_attribute("data-error") is None, host.get_attribute("data-error")
+    assert page.locator("#form-editor .fjs-editor-container").count() == 1
+    page.evaluate("""() => {
+        const e = window.zxFormEditor, field = e._getState().schema.components.find(c => c.key === 'decision');
+        e.get('modeling').editFormField(field, 'label', '担保意见（在线修改）');
+    }""")
+    page.click("#form-editor-deploy")
+    page.wait_for_selector("#form-editor[data-deployed]")
+    assert host.get_attribute("data-deployed") == "ok", page.inner_text("#modeler-refusals")
+    assert f"{key} v2" in page.inner_text("#modeler-status")
+    assert _violations(page) == []
+    assert problems == []
+    db.session.expire_all()
+    current = workflow_forms.current(key)
+    assert current.version == 2 and "担保意见（在线修改）" in current.schema_json
+    db.session.rollback()
