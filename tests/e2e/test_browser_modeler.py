@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
+from sqlalchemy import delete, func, select
 
 from app.core.db import db
 from app.workflow import engine
+from app.workflow.models import ProcessSpec
 from tests.e2e.test_browser_csp import _page, _violations
 from tests.e2e.test_process_upload import upload
 from tests.integration.test_deploy import diagram, pid
@@ -32,13 +34,16 @@ def spiff_properties(xml: str) -> dict[tuple[str, str], str]:
 
 @pytest.fixture
 def loan_spec(ctx):
-    """The loan process's current version; made current again afterwards (redeploying its content)."""
+    """The loan process's current version; made current again afterwards (redeploying its content) and the
+    versions the test made removed (no instance uses them), so later tests see the loan process as before."""
     spec = engine.latest_spec("loan_application")
     original = (spec.id, spec.filename, spec.bpmn_xml)
+    newest = db.session.scalar(select(func.max(ProcessSpec.id)))
     db.session.rollback()
     yield original
     db.session.rollback()
     engine.deploy_sources([(original[1], original[2].encode("utf-8"))])
+    db.session.execute(delete(ProcessSpec).where(ProcessSpec.process_id == "loan_application", ProcessSpec.id > newest))
     db.session.commit()
     assert engine.latest_spec("loan_application").id == original[0]
 
@@ -93,6 +98,8 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
     page.wait_for_selector("#modeler-canvas[data-deployed]")
     assert host.get_attribute("data-deployed") == "ok", page.inner_text("#modeler-refusals")
     assert "已部署新版本：loan_application v" in page.inner_text("#modeler-status")
+    with page.expect_navigation():
+        page.click("#modeler-status a")                              # back to the process versions
     assert _violations(page) == []
     assert problems == []
 
@@ -100,6 +107,7 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
     new = engine.latest_spec("loan_application")
     assert new.id != spec_id and new.filename == filename
     assert NEW_LABEL in new.bpmn_xml
+    assert "current" in page.get_attribute(f"#spec-loan_application-v{new.version}", "class")
     # the multi-instance task's variable names (references bpmn-moddle cannot resolve) survive the round trip
     assert "<bpmn:loopDataInputRef>filing_recipients</bpmn:loopDataInputRef>" in new.bpmn_xml
     assert "<bpmn:loopDataOutputRef>filing_acks</bpmn:loopDataOutputRef>" in new.bpmn_xml
