@@ -10,13 +10,65 @@ from sqlalchemy import func, select
 from app.admin import operations as ops
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, _l
 from app.formjs.models import FormArtifact
 from app.workflow import engine
 from app.workflow import forms as workflow_forms
 from app.workflow.models import ProcessSpec
 
 MAX_XML_CHARS = 2_000_000
+
+# the modeler's own texts (bpmn-js and its properties panel write them in English and ask their
+# ``translate`` service): the page passes msgid → msgstr; in English the original comes back.
+MODELER_TEXTS = {
+    "Activate hand tool": _l("手形工具（拖动画布）"),
+    "Activate lasso tool": _l("套索工具（框选）"),
+    "Activate create/remove space tool": _l("插入/删除空白工具"),
+    "Activate global connect tool": _l("连线工具"),
+    "Create start event": _l("添加开始事件"),
+    "Create intermediate/boundary event": _l("添加中间/边界事件"),
+    "Create end event": _l("添加结束事件"),
+    "Create gateway": _l("添加网关"),
+    "Create task": _l("添加任务"),
+    "Create data object reference": _l("添加数据对象"),
+    "Create data store reference": _l("添加数据存储"),
+    "Create expanded sub-process": _l("添加展开的子流程"),
+    "Create pool/participant": _l("添加池/参与者"),
+    "Create group": _l("添加分组"),
+    "Append end event": _l("追加结束事件"),
+    "Append gateway": _l("追加网关"),
+    "Append task": _l("追加任务"),
+    "Append intermediate/boundary event": _l("追加中间/边界事件"),
+    "Append timer intermediate catch event": _l("追加定时中间事件"),
+    "Change element": _l("更改元素类型"),
+    "Connect to other element": _l("连接到其他元素"),
+    "Connect using association": _l("用关联连接"),
+    "Add text annotation": _l("添加文字注释"),
+    "Add lane above": _l("在上方添加泳道"),
+    "Add lane below": _l("在下方添加泳道"),
+    "Divide into two lanes": _l("分为两条泳道"),
+    "Divide into three lanes": _l("分为三条泳道"),
+    "Delete": _l("删除"),
+    "Search in diagram": _l("在图中搜索"),
+    "General": _l("常规"),
+    "Name": _l("名称"),
+    "ID": _l("标识 (ID)"),
+    "Documentation": _l("文档说明"),
+    "Element documentation": _l("元素说明"),
+    "Process documentation": _l("流程说明"),
+    "Multi-instance": _l("多实例"),
+    "Condition": _l("条件"),
+    "Timer": _l("定时器"),
+    "Type": _l("类型"),
+    "Value": _l("值"),
+    "Script": _l("脚本"),
+    "Expression": _l("表达式"),
+    "<none>": _l("<无>"),
+}
+
+
+def modeler_texts() -> dict[str, str]:
+    return {en: str(zh) for en, zh in MODELER_TEXTS.items()}
 
 
 def deploy_edited(spec: ProcessSpec, xml: str, actor) -> engine.DeployReport:

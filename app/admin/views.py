@@ -486,7 +486,8 @@ def upload_process():
 @admin_required
 def process_model(spec_id):
     """The browser modeler, loaded with this version's diagram (static/modeler.js)."""
-    return render_template("admin/modeler.html", spec=_get(ProcessSpec, spec_id), forms=modeler.current_forms())
+    return render_template("admin/modeler.html", spec=_get(ProcessSpec, spec_id), forms=modeler.current_forms(),
+                           modeler_texts=modeler.modeler_texts())
 
 
 @bp.route("/processes/<int:spec_id>/bpmn")

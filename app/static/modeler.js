@@ -22,10 +22,18 @@
     });
   }
 
+  // the modeler's own English texts in the page's language (the server's catalog gives msgid → text)
+  var dictionary = read('translations');
+  function translate(template, replacements) {
+    var text = Object.prototype.hasOwnProperty.call(dictionary, template) ? dictionary[template] : template;
+    return fill(text, replacements || {});
+  }
+
   var modeler = new Z.Modeler({
     container: host,
     propertiesPanel: { parent: panel },
-    additionalModules: [Z.BpmnPropertiesPanelModule, Z.BpmnPropertiesProviderModule, Z.SpiffPropertiesModule],
+    additionalModules: [Z.BpmnPropertiesPanelModule, Z.BpmnPropertiesProviderModule, Z.SpiffPropertiesModule,
+                        { translate: ['value', translate] }],
     moddleExtensions: { spiffworkflow: Z.spiffworkflowModdle },
     zxSpiff: { labels: read('labels') }
   });

@@ -75,6 +75,7 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
     host = _open(page, spec_id)
     assert host.get_attribute("data-laid-out") is None               # the loan diagram has its own layout
     assert page.locator("#modeler-canvas .djs-palette").count() == 1  # the Modeler, not the viewer
+    assert page.locator('#modeler-canvas .djs-palette [aria-label="添加任务"]').count() == 1  # its texts in Chinese
     assert page.locator('#modeler-canvas [data-element-id="department_review"]').count() >= 1
 
     # rename a user task through the modeler's API, then change its due time in the panel's platform group
@@ -87,6 +88,7 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
                                                                          has_text="平台属性"))
     group.locator(".bio-properties-panel-group-header").click()
     assert group.locator("#bio-properties-panel-zx-formKey").input_value() == "department_review"
+    assert page.locator("#modeler-panel .bio-properties-panel-group-header", has_text="常规").count() == 1
     due = group.locator("#bio-properties-panel-zx-dueWorkingDays")
     assert due.input_value() == "5"
     due.fill("7")

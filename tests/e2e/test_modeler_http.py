@@ -34,6 +34,7 @@ def test_the_modeler_and_its_xml_are_for_administrators_only(world, login):
     html = r.data.decode()
     assert 'id="modeler-canvas"' in html and f"/admin/processes/{spec.id}/bpmn" in html
     assert "vendor/bpmn-js/modeler.min.js" in html and "部署" in html
+    assert "&#34;Create task&#34;: &#34;\\u6dfb\\u52a0\\u4efb\\u52a1&#34;" in html   # bpmn-js's own texts: 添加任务
     r = admin.get(f"/admin/processes/{spec.id}/bpmn")
     assert r.status_code == 200 and r.mimetype == "application/xml"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -98,3 +99,4 @@ def test_the_modeler_page_speaks_english_on_request(world, login):
     html = admin.get(f"/admin/processes/{spec.id}/model?lang=en").data.decode()
     assert "Edit in the browser" in html and "Deploy" in html and "Platform properties" in html
     assert "在线编辑" not in html and "平台属性" not in html
+    assert "&#34;Create task&#34;: &#34;Create task&#34;" in html       # bpmn-js's own texts stay English
