@@ -493,7 +493,9 @@ def process_model(spec_id):
 @bp.route("/processes/<int:spec_id>/bpmn")
 @admin_required
 def process_bpmn(spec_id):
-    resp = Response(_get(ProcessSpec, spec_id).bpmn_xml, mimetype="application/xml")
+    spec = _get(ProcessSpec, spec_id)
+    resp = Response(spec.bpmn_xml, mimetype="application/xml")
+    resp.headers.set("Content-Disposition", "attachment", filename=spec.filename)   # a download, never a page
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Cache-Control"] = "no-store"
     return resp

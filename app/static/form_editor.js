@@ -38,12 +38,23 @@
   var editor = new window.FormEditorJs.FormEditor({ container: host });
   window.zxFormEditor = editor;
 
+  var originalSchema = null;
+  // nothing edited: deploy the version's own schema, so that an older version deployed unchanged becomes
+  // current again (rollback) and the current one unchanged makes no new version
+  function schemaToDeploy() {
+    if (originalSchema !== null && !editor.get('commandStack').canUndo()) { return originalSchema; }
+    return JSON.stringify(editor.saveSchema());
+  }
+
   fetch(host.getAttribute('data-schema'), { credentials: 'same-origin' })
     .then(function (r) {
       if (!r.ok) { throw new Error('HTTP ' + r.status); }
-      return r.json();
+      return r.text();
     })
-    .then(function (schema) { return editor.importSchema(schema); })
+    .then(function (text) {
+      originalSchema = text;
+      return editor.importSchema(JSON.parse(text));
+    })
     .then(function () {
       button.disabled = false;
       host.setAttribute('data-rendered', 'true');
@@ -58,9 +69,10 @@
     button.disabled = true;
     show('info', texts.deploying || '');
     showRefusals([]);
+    host.removeAttribute('data-deployed');
     var body = new URLSearchParams();
     body.set('csrf_token', host.getAttribute('data-csrf'));
-    body.set('schema', JSON.stringify(editor.saveSchema()));
+    body.set('schema', schemaToDeploy());
     fetch(host.getAttribute('data-deploy'), {
       method: 'POST', credentials: 'same-origin', body: body,
       headers: { 'Accept': 'application/json', 'X-CSRFToken': host.getAttribute('data-csrf') }

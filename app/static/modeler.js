@@ -81,12 +81,24 @@
     refusals.classList.toggle('d-none', rows.length === 0);
   }
 
+  var originalXml = null;
+  // nothing edited (and no layout added): deploy the version's own text, so that deploying an older version
+  // unchanged makes it current again (rollback) and the current one unchanged makes no new version
+  function xmlToDeploy() {
+    if (originalXml !== null && host.getAttribute('data-laid-out') !== 'true' &&
+        !modeler.get('commandStack').canUndo()) {
+      return Promise.resolve(originalXml);
+    }
+    return modeler.saveXML({ format: true }).then(function (saved) { return saved.xml; });
+  }
+
   fetch(host.getAttribute('data-xml'), { credentials: 'same-origin' })
     .then(function (r) {
       if (!r.ok) { throw new Error('HTTP ' + r.status); }
       return r.text();
     })
     .then(function (xml) {
+      originalXml = xml;
       if (hasShapes(xml)) { return xml; }
       host.setAttribute('data-laid-out', 'true');
       note.textContent = texts.laidOut || '';
@@ -109,10 +121,11 @@
     button.disabled = true;
     show('info', texts.deploying || '');
     showRefusals([]);
-    modeler.saveXML({ format: true }).then(function (saved) {
+    host.removeAttribute('data-deployed');
+    xmlToDeploy().then(function (xml) {
       var body = new URLSearchParams();
       body.set('csrf_token', host.getAttribute('data-csrf'));
-      body.set('xml', saved.xml);
+      body.set('xml', xml);
       return fetch(host.getAttribute('data-deploy'), {
         method: 'POST', credentials: 'same-origin', body: body,
         headers: { 'Accept': 'application/json', 'X-CSRFToken': host.getAttribute('data-csrf') }

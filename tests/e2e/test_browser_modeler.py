@@ -78,6 +78,12 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
     assert page.locator('#modeler-canvas .djs-palette [aria-label="添加任务"]').count() == 1  # its texts in Chinese
     assert page.locator('#modeler-canvas [data-element-id="department_review"]').count() >= 1
 
+    # deployed unchanged: the version's own text goes back, no new version
+    page.click("#modeler-deploy")
+    page.wait_for_selector("#modeler-canvas[data-deployed]")
+    assert host.get_attribute("data-deployed") == "ok"
+    assert "流程图与当前版本相同，未产生新版本" in page.inner_text("#modeler-status")
+
     # rename a user task through the modeler's API, then change its due time in the panel's platform group
     page.evaluate("""label => {
         const m = window.zxModeler, task = m.get('elementRegistry').get('department_review');
@@ -158,6 +164,9 @@ def test_an_administrator_edits_and_deploys_a_form(world, login, new_context):
     host = page.wait_for_selector("#form-editor[data-rendered=true], #form-editor[data-error]")
     assert host.get_attribute("data-error") is None, host.get_attribute("data-error")
     assert page.locator("#form-editor .fjs-editor-container").count() == 1
+    page.click("#form-editor-deploy")                                 # unchanged: no new version
+    page.wait_for_selector("#form-editor[data-deployed]")
+    assert "表单与当前版本相同，未产生新版本" in page.inner_text("#modeler-status")
     page.evaluate("""() => {
         const e = window.zxFormEditor, field = e._getState().schema.components.find(c => c.key === 'decision');
         e.get('modeling').editFormField(field, 'label', '担保意见（在线修改）');

@@ -38,6 +38,7 @@ def test_the_modeler_and_its_xml_are_for_administrators_only(world, login):
     r = admin.get(f"/admin/processes/{spec.id}/bpmn")
     assert r.status_code == 200 and r.mimetype == "application/xml"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Content-Disposition"].startswith("attachment")
     assert r.data.decode() == spec.bpmn_xml
 
     assert admin.get("/admin/processes/999999999/model").status_code == 404
