@@ -107,7 +107,10 @@
     .then(function (xml) { return modeler.importXML(xml); })
     .then(function (result) {
       keepNamedReferences(result.warnings || []);
-      modeler.get('canvas').zoom('fit-viewport');
+      var canvas = modeler.get('canvas');
+      canvas.zoom('fit-viewport');
+      var palette = host.querySelector('.djs-palette');   // keep the diagram's left edge clear of the palette
+      if (palette) { canvas.scroll({ dx: palette.offsetLeft + palette.offsetWidth, dy: 0 }); }
       button.disabled = false;
       host.setAttribute('data-rendered', 'true');
     })
