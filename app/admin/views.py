@@ -14,11 +14,11 @@ from app.admin import operations as ops
 from app.core import audit, transaction
 from app.core.db import db
 from app.core.i18n import _
+from app.formjs.models import FormArtifact
 from app.policies import bindings, replay
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import load_preset, preset_codes
 from app.policies.rates import KIND_LABELS as RATE_KIND_LABELS
-from app.formjs.models import FormArtifact
 from app.workflow.models import ProcessSpec
 from forms.admin import (BindingForm, BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
                          SchemeForm, SectorForm, UserForm)
@@ -482,6 +482,13 @@ def upload_process():
     return _deployed(report, _("上传的流程与当前版本相同，未产生新版本"))
 
 
+def _posted_text(name: str) -> str:
+    """A text field of a form post or of a JSON object; "" for anything else."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
 @bp.route("/processes/<int:spec_id>/model")
 @admin_required
 def process_model(spec_id):
@@ -506,10 +513,8 @@ def process_bpmn(spec_id):
 def process_model_deploy(spec_id):
     """Deploy the edited diagram (form field or JSON ``xml``, with the CSRF token) as a new version."""
     spec = _get(ProcessSpec, spec_id)
-    data = request.get_json(silent=True) if request.is_json else request.form
-    xml = (data or {}).get("xml")
     try:
-        report = modeler.deploy_edited(spec, xml if isinstance(xml, str) else "", current_user)
+        report = modeler.deploy_edited(spec, _posted_text("xml"), current_user)
     except ops.AdminError as exc:
         transaction.rollback()
         return jsonify(ok=False, message=str(exc), new=[], restored=[], refusals=[]), 400
@@ -539,10 +544,8 @@ def form_schema(artifact_id):
 def form_editor_deploy(artifact_id):
     """Deploy the edited form (form field or JSON ``schema``, a JSON text) as a new version."""
     artifact = _get(FormArtifact, artifact_id)
-    data = request.get_json(silent=True) if request.is_json else request.form
-    schema = (data or {}).get("schema")
     try:
-        result = modeler.deploy_edited_form(artifact, schema if isinstance(schema, str) else "", current_user)
+        result = modeler.deploy_edited_form(artifact, _posted_text("schema"), current_user)
     except ops.AdminError as exc:
         transaction.rollback()
         return jsonify(ok=False, message=str(exc), version=None, refusals=[]), 400

@@ -81,7 +81,8 @@ def test_deploying_an_edited_form(world, login):
     assert refusal["file"] == art.filename and refusal["reason"]
     r = admin.post(f"/admin/forms/{art.id}/edit", data={"schema": json.dumps(a_form(key + "_x"))})
     assert r.status_code == 400 and key in r.json["refusals"][0]["reason"]
-    for junk in ("", "not json"):
+    for junk in ("", "not json", "[]", "null"):
         assert admin.post(f"/admin/forms/{art.id}/edit", data={"schema": junk}).status_code == 400
+    assert post_json(admin, f"/admin/forms/{art.id}/edit", [1]).status_code == 400
     assert form_versions(key) == 2 and form_versions(key + "_x") == 0
     assert workflow_forms.current(key).version == 1

@@ -89,6 +89,7 @@ def test_a_refused_edit_is_listed_and_stores_nothing(world, login):
         r = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": bad})
         assert r.status_code == 400 and not r.json["ok"], bad
     assert post_json(admin, f"/admin/processes/{spec.id}/model", {"xml": 42}).status_code == 400
+    assert post_json(admin, f"/admin/processes/{spec.id}/model", ["xml"]).status_code == 400
     db.session.expire_all()
     assert versions(p) == 1 and engine.latest_spec(p).version == 1
 
