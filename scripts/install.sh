@@ -34,7 +34,7 @@ if [ $want_browser -eq 1 ]; then apt_install chromium fonts-wqy-microhei; fi   #
 # Python packages: exactly the versions in uv.lock (regenerate it with scripts/lock.sh), the app
 # itself editable. --frozen installs the lock as it is; ./test.sh checks that it matches pyproject.toml.
 bash scripts/uv.sh sync --frozen --quiet "${extras[@]}"
-if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ ! -f app/static/vendor/form-js/form-viewer.min.js ] || [ package.json -nt app/static/vendor ] \
+if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ ! -f app/static/vendor/form-js/form-viewer.min.js ] || [ ! -f app/static/vendor/bpmn-js/modeler.min.js ] || [ ! -f app/static/vendor/form-js-editor/form-editor.min.js ] || [ package.json -nt app/static/vendor ] \
    || [ package-lock.json -nt app/static/vendor ]; then
   bash scripts/vendor.sh
 fi

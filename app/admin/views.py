@@ -3,20 +3,23 @@ parameters with history), reference rates and process versions.  Only organisati
 "admin" reach /admin/*.  Thin views: the rules are in app/admin/operations.py."""
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from app.accounts.models import ORG_KIND_LABELS, Organisation, OrgKind, Sector, User
+from app.admin import modeler
 from app.admin import operations as ops
 from app.core import audit, transaction
 from app.core.db import db
 from app.core.i18n import _
+from app.formjs.models import FormArtifact
 from app.policies import bindings, replay
 from app.policies.models import Scheme, SchemeMember
 from app.policies.presets import load_preset, preset_codes
 from app.policies.rates import KIND_LABELS as RATE_KIND_LABELS
+from app.workflow.models import ProcessSpec
 from forms.admin import (BindingForm, BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
                          SchemeForm, SectorForm, UserForm)
 
@@ -477,6 +480,76 @@ def upload_process():
         flash(str(exc), "danger")
         return render_template("admin/processes.html", rows=ops.process_versions(), report=None), 400
     return _deployed(report, _("上传的流程与当前版本相同，未产生新版本"))
+
+
+def _posted_text(name: str) -> str:
+    """A text field of a form post or of a JSON object; "" for anything else."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    value = data.get(name) if isinstance(data, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+@bp.route("/processes/<int:spec_id>/model")
+@admin_required
+def process_model(spec_id):
+    """The browser modeler, loaded with this version's diagram (static/modeler.js)."""
+    return render_template("admin/modeler.html", spec=_get(ProcessSpec, spec_id), forms=modeler.current_forms(),
+                           modeler_texts=modeler.modeler_texts())
+
+
+@bp.route("/processes/<int:spec_id>/bpmn")
+@admin_required
+def process_bpmn(spec_id):
+    spec = _get(ProcessSpec, spec_id)
+    resp = Response(spec.bpmn_xml, mimetype="application/xml")
+    resp.headers.set("Content-Disposition", "attachment", filename=spec.filename)   # a download, never a page
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/processes/<int:spec_id>/model", methods=["POST"])
+@admin_required
+def process_model_deploy(spec_id):
+    """Deploy the edited diagram (form field or JSON ``xml``, with the CSRF token) as a new version."""
+    spec = _get(ProcessSpec, spec_id)
+    try:
+        report = modeler.deploy_edited(spec, _posted_text("xml"), current_user)
+    except ops.AdminError as exc:
+        transaction.rollback()
+        return jsonify(ok=False, message=str(exc), new=[], restored=[], refusals=[]), 400
+    if report.refusals:
+        transaction.commit_now()   # the audit entry of the refusal; the refused diagram stored nothing
+    return jsonify(modeler.report_json(report)), (400 if report.refusals else 200)
+
+
+@bp.route("/forms/<int:artifact_id>/edit")
+@admin_required
+def form_editor(artifact_id):
+    """The form-js editor, loaded with this version of a deployed form (static/form_editor.js)."""
+    return render_template("admin/form_editor.html", artifact=_get(FormArtifact, artifact_id))
+
+
+@bp.route("/forms/<int:artifact_id>/schema")
+@admin_required
+def form_schema(artifact_id):
+    resp = Response(_get(FormArtifact, artifact_id).schema_json, mimetype="application/json")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/forms/<int:artifact_id>/edit", methods=["POST"])
+@admin_required
+def form_editor_deploy(artifact_id):
+    """Deploy the edited form (form field or JSON ``schema``, a JSON text) as a new version."""
+    artifact = _get(FormArtifact, artifact_id)
+    try:
+        result = modeler.deploy_edited_form(artifact, _posted_text("schema"), current_user)
+    except ops.AdminError as exc:
+        transaction.rollback()
+        return jsonify(ok=False, message=str(exc), version=None, refusals=[]), 400
+    return jsonify(result), (200 if result["ok"] else 400)
 
 
 def _deployed(report, unchanged_message):
