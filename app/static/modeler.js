@@ -8,19 +8,14 @@
   var panel = document.getElementById('modeler-panel');
   var button = document.getElementById('modeler-deploy');
   var note = document.getElementById('modeler-note');
-  var status = document.getElementById('modeler-status');
-  var refusals = document.getElementById('modeler-refusals');
-  if (!host || !panel || !button || !window.ZxModeler) { return; }
+  if (!host || !panel || !button || !window.ZxModeler || !window.zxEditorPage) { return; }
+  var page = window.zxEditorPage.page(host);
+  var fill = window.zxEditorPage.fill;
   var Z = window.ZxModeler;
   var DI = 'http://www.omg.org/spec/BPMN/20100524/DI';
 
   function read(name) { return JSON.parse(host.getAttribute('data-' + name) || '{}'); }
-  var texts = read('texts');
-  function fill(text, values) {
-    return String(text || '').replace(/{([^}]+)}/g, function (all, key) {
-      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all;
-    });
-  }
+  var texts = page.texts;
 
   // the modeler's own English texts in the page's language (the server's catalog gives msgid → text)
   var dictionary = read('translations');
@@ -59,28 +54,6 @@
     });
   }
 
-  function show(kind, message) {
-    status.className = 'alert alert-' + kind;
-    status.textContent = message;
-  }
-
-  function showRefusals(rows) {
-    var body = refusals.querySelector('tbody');
-    body.replaceChildren();
-    rows.forEach(function (r) {
-      var tr = document.createElement('tr');
-      tr.className = 'refusal';
-      [r.file, r.element || '—', r.reason].forEach(function (text, i) {
-        var td = document.createElement('td');
-        if (i === 1) { var code = document.createElement('code'); code.textContent = text; td.appendChild(code); }
-        else { td.textContent = text; }
-        tr.appendChild(td);
-      });
-      body.appendChild(tr);
-    });
-    refusals.classList.toggle('d-none', rows.length === 0);
-  }
-
   var originalXml = null;
   // nothing edited (and no layout added): deploy the version's own text, so that deploying an older version
   // unchanged makes it current again (rollback) and the current one unchanged makes no new version
@@ -114,41 +87,21 @@
       button.disabled = false;
       host.setAttribute('data-rendered', 'true');
     })
-    .catch(function (err) {
-      var message = String((err && err.message) || err);
-      host.setAttribute('data-error', message);
-      show('danger', fill(texts.loadFailed, { error: message }));
-    });
+    .catch(page.loadFailed);
 
   button.addEventListener('click', function () {
     button.disabled = true;
-    show('info', texts.deploying || '');
-    showRefusals([]);
-    host.removeAttribute('data-deployed');
-    xmlToDeploy().then(function (xml) {
-      var body = new URLSearchParams();
-      body.set('csrf_token', host.getAttribute('data-csrf'));
-      body.set('xml', xml);
-      return fetch(host.getAttribute('data-deploy'), {
-        method: 'POST', credentials: 'same-origin', body: body,
-        headers: { 'Accept': 'application/json', 'X-CSRFToken': host.getAttribute('data-csrf') }
-      });
-    }).then(function (r) {
-      return r.json();
-    }).then(function (result) {
-      show(result.ok ? 'success' : 'danger', result.message);
-      showRefusals(result.refusals || []);
+    page.deploying();
+    xmlToDeploy().then(function (xml) { return page.deploy('xml', xml); }).then(function (result) {
+      page.report(result);
       if (result.ok) {
         var link = document.createElement('a');
         link.href = host.getAttribute('data-processes');
         link.className = 'ms-2';
         link.textContent = texts.back || '';
-        status.appendChild(link);
+        page.status.appendChild(link);
       }
       host.setAttribute('data-deployed', result.ok ? 'ok' : 'refused');
-    }).catch(function (err) {
-      show('danger', fill(texts.failed, { error: String((err && err.message) || err) }));
-      host.setAttribute('data-deployed', 'error');
-    }).then(function () { button.disabled = false; });
+    }).catch(page.failed).then(function () { button.disabled = false; });
   });
 })();
