@@ -78,6 +78,12 @@ def _import_models():
     import app.notifications.models  # noqa: F401
     import app.duties.models  # noqa: F401
     import app.fund.models  # noqa: F401
+    import app.loanbook.models  # noqa: F401
+    import app.api.models  # noqa: F401
+    import app.credit.models  # noqa: F401
+    import app.reports.models  # noqa: F401
+    import app.subsidies.models  # noqa: F401
+    import app.performance.models  # noqa: F401
 
 
 def _register_blueprints(app):
@@ -93,15 +99,30 @@ def _register_blueprints(app):
     from app.notifications.views import bp as notifications_bp
     from app.jobs.views import bp as jobs_bp
     from app.duties.views import bp as duties_bp
+    from app.registers.views import bp as registers_bp
+    from app.dashboards.views import bp as dashboards_bp
+    from app.reports.views import bp as reports_bp
+    from app.pages.views import bp as pages_bp
     from app.core.health import bp as health_bp
     from app.workflow.cockpit_views import bp as cockpit_bp
+    from app.loanbook.views import bp as loanbook_bp
+    from app.performance.views import bp as performance_bp
+    from app.api.admin_views import bp as api_admin_bp
+    from app.api import views as api_views
+    from app.credit.views import bp as credit_bp
+    from app.subsidies.views import bp as subsidies_bp
+    from app.home.views import bp as home_bp
 
     from app.accounts.sessions import gate_unverified_firms
     app.before_request(gate_unverified_firms)     # a firm awaiting verification can only wait
 
     for bp in (accounts_bp, applications_bp, loans_bp, tasks_bp, admin_bp, workflow_bp, fund_bp, calendar_bp,
-               compensation_bp, notifications_bp, jobs_bp, duties_bp, health_bp, cockpit_bp):
+               compensation_bp, notifications_bp, jobs_bp, duties_bp, health_bp, cockpit_bp, loanbook_bp,
+               api_admin_bp, credit_bp, registers_bp, dashboards_bp, reports_bp, pages_bp, subsidies_bp,
+               performance_bp, home_bp):
         app.register_blueprint(bp)
+    api_views.init_app(app)      # /api/v1: token-authenticated, no session, no CSRF (app/api)
+    csrf.exempt(api_views.blp)
 
 
 def _register_template_helpers(app):
@@ -110,10 +131,13 @@ def _register_template_helpers(app):
     app.jinja_env.filters["yuan"] = money.fmt_yuan
     app.jinja_env.filters["dt"] = timeutil.fmt
     app.jinja_env.globals["get_locale"] = get_locale
-    from app.core.i18n import localname, translate_data, weekday
+    from app.core.i18n import chinese_data, localname, message, shown, translate_data, weekday
     app.jinja_env.filters["weekday"] = weekday
     app.jinja_env.filters["localname"] = localname   # name_en in English when recorded
     app.jinja_env.filters["tr"] = translate_data     # msgids held in data (BPMN task names)
+    app.jinja_env.filters["zh"] = chinese_data       # Chinese by nature (citations, announcements): lang="zh-CN" in English
+    app.jinja_env.globals["message"] = message       # a msgid with parameters (computation lines)
+    app.jinja_env.filters["msg"] = shown             # stored messages (titles, reasons, memos) in the reader's language
     from app.core.i18n import PunctuationExtension
     app.jinja_env.add_extension(PunctuationExtension)  # full-width punctuation in template text
 

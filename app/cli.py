@@ -69,9 +69,9 @@ def register(app):
         from app.demo import load_demo   # lazy: the demo data is loaded only by this command
         with unit_of_work():
             logins = load_demo(password)
-        click.echo(f"{'role':<22}{'organisation':<34}{'login':<16}password")
+        click.echo(f"{'role':<22} {'organisation':<34} {'login':<18} password")
         for role, org, login in logins:
-            click.echo(f"{role:<22}{org:<34}{login:<16}{password}")
+            click.echo(f"{role:<22} {org:<34} {login:<18} {password}")
 
 
 def _upgrade_engine_state():

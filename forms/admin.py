@@ -94,3 +94,10 @@ class BindingForm(Form):
     target = SelectField(_l("流程与版本"), validators=[InputRequired(_l("请选择流程版本"))])
     note = StringField(_l("修改说明（依据的文件、会议纪要等）"),
                        validators=[DataRequired(_l("请说明修改原因")), Length(max=500)])
+
+
+class SchemeActiveForm(Form):
+    """Go live (accept applications) or stop a scheme."""
+    active = SelectField(_l("状态"), choices=[("1", _l("启用（受理申请）")), ("0", _l("停用"))],
+                         validators=[InputRequired(_l("请选择状态"))])
+    note = StringField(_l("说明"), validators=[Length(max=500)])

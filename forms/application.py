@@ -6,6 +6,7 @@ from wtforms import BooleanField, DateField, DecimalField, IntegerField, SelectF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from app.core.i18n import _l
+from app.policies.params import RATINGS
 from forms.validators import fen_amount
 
 
@@ -27,7 +28,7 @@ class ApplicationForm(Form):
         DataRequired(_l("请填写还款资金来源")), Length(max=2000)])
     preferred_bank_id = SelectField(_l("意向银行（可选）"), coerce=int, validators=[Optional()])
     credit_rating = SelectField(_l("企业信用等级"), validators=[Optional()], choices=[
-        ("", _l("未评级")), ("AAA", "AAA"), ("AA", "AA"), ("A", "A"), ("BBB", "BBB"), ("BB", "BB"), ("B", "B")])
+        ("", _l("未评级"))] + [(r, r) for r in RATINGS])   # one scale everywhere (app/policies/params.py)
     first_loan = BooleanField(_l("首次获得银行贷款（首贷）"), default=True)
     business_licence = MultipleFileField(_l("营业执照（PDF/JPG/PNG）"))
     financial_statements = MultipleFileField(_l("财务报表（PDF/JPG/PNG）"))

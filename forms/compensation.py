@@ -1,8 +1,9 @@
 """Forms of the compensation process: the overdue report, recovery entries, and one per user task."""
 from forms.fields import Form
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, DateField, DecimalField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import (BooleanField, DateField, DecimalField, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.core.i18n import _l
 from forms.validators import fen_amount
@@ -97,3 +98,61 @@ class PayoutLetterForm(Form):
 class DisburseForm(Form):
     note = TextAreaField(_l("拨付说明（凭证号等）"), validators=[Length(max=2000)])
 
+
+
+# ---- 凌源: the department's opinion and the yearly batch (办法 art.17)
+
+class DeptOpinionForm(Form):
+    decision = RadioField(_l("部门意见"), choices=[("agree", _l("同意报送")), ("return", _l("退回银行"))],
+                          validators=[InputRequired(_l("请选择意见"))])
+    opinion = TextAreaField(_l("签署意见"), validators=[DataRequired(_l("请填写部门意见")), Length(max=4000)])
+
+
+class OpenBatchForm(Form):
+    scheme_id = SelectField(_l("政策"), coerce=int, validators=[InputRequired(_l("请选择政策"))])
+    year = IntegerField(_l("年度"), validators=[InputRequired(_l("请填写年度")), NumberRange(2000, 2100)])
+
+
+class OfficeReviewForm(Form):
+    doubtful = SelectMultipleField(_l("存在疑问、需核查的申请"), coerce=int, validate_choice=True)
+    rejected = SelectMultipleField(_l("不符合条件的申请"), coerce=int, validate_choice=True)
+    opinion = TextAreaField(_l("初审意见"), validators=[Length(max=4000)])
+
+
+class VerifyForm(Form):
+    failed = SelectMultipleField(_l("核查不属实的申请"), coerce=int, validate_choice=True)
+    opinion = TextAreaField(_l("核查意见"), validators=[DataRequired(_l("请填写核查意见")), Length(max=4000)])
+
+
+class BatchApproveForm(Form):
+    excluded = SelectMultipleField(_l("不同意补偿的申请（不选即同意全部）"), coerce=int, validate_choice=True)
+    opinion = TextAreaField(_l("审批意见"), validators=[Length(max=4000)])
+
+
+class PublicityForm(Form):
+    published_on = DateField(_l("公示开始日期"), validators=[InputRequired(_l("请填写公示开始日期"))])
+    where = StringField(_l("公示渠道"), validators=[DataRequired(_l("请填写公示渠道（如政府门户网站）")),
+                                                  Length(max=300)])
+
+
+class PublicityCloseForm(Form):
+    note = TextAreaField(_l("公示结果说明"), validators=[Length(max=4000)])
+
+
+class BatchDisburseForm(Form):
+    fund_manager = StringField(_l("会同办理的基金管理机构"),
+                               validators=[DataRequired(_l("请填写会同办理的基金管理机构")), Length(max=200)])
+    note = TextAreaField(_l("拨付说明（凭证号等）"), validators=[Length(max=2000)])
+
+
+class ObjectionForm(Form):
+    claim_id = SelectField(_l("异议涉及的申请"), coerce=int)
+    received_on = DateField(_l("收到日期"), validators=[InputRequired(_l("请填写收到日期"))])
+    objector = StringField(_l("异议人"), validators=[DataRequired(_l("请填写异议人")), Length(max=200)])
+    content = TextAreaField(_l("异议内容"), validators=[DataRequired(_l("请填写异议内容")), Length(max=4000)])
+
+
+class ObjectionResolveForm(Form):
+    decision = RadioField(_l("处理结论"), choices=[("dismissed", _l("异议不成立")), ("upheld", _l("异议成立，该申请不予补偿"))],
+                          validators=[InputRequired(_l("请选择处理结论"))])
+    reason = TextAreaField(_l("处理理由"), validators=[DataRequired(_l("请写明处理理由")), Length(max=4000)])

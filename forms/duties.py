@@ -1,5 +1,5 @@
 from forms.fields import Form
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DecimalField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange
 
@@ -23,6 +23,6 @@ class MonthlyFilingForm(Form):
 
 
 class CreditDataUploadForm(Form):
-    files = MultipleFileField(_l("信用信息文件（PDF/JPG/PNG）"))
-    record_count = IntegerField(_l("企业记录条数"), validators=[InputRequired(_l("请填写记录条数")), NumberRange(0, 10000000)])
+    file = FileField(_l("信用信息文件（按模板填写的 .xlsx 或 .csv）"),
+                     validators=[FileRequired(_l("请上传本季度信用信息文件"))])
     note = TextAreaField(_l("说明"), validators=[Length(max=2000)])

@@ -35,6 +35,7 @@ class BankDueDiligenceForm(Form):
     product = SelectField(_l("贷款产品"), validators=[Optional()])
     joint_guarantee = BooleanField(_l("企业实际控制人提供连带责任保证"))
     secured = BooleanField(_l("贷款有抵押或第三方担保（非纯信用）"))
+    term_reason = TextAreaField(_l("期限长于一般期限的理由"), validators=[Length(max=2000)])
     outside_scheme = BooleanField(_l("政策外自担风险发放（不享受风险补偿）"))
     reason = TextAreaField(_l("不予贷款原因（将告知企业）"), validators=[Length(max=4000)])
 

@@ -29,12 +29,14 @@ command -v python3 >/dev/null || apt_install python3 python3-venv
 # Debian ships venv/ensurepip separately from python3
 python3 -c 'import venv, ensurepip' 2>/dev/null || apt_install python3-venv
 command -v npm >/dev/null || apt_install nodejs npm
+# WeasyPrint (the PDF reports) needs Pango; a CJK font renders the Chinese in them
+apt_install libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei
 if [ $want_browser -eq 1 ]; then apt_install chromium fonts-wqy-microhei; fi   # CJK glyphs for screenshots
 
 # Python packages: exactly the versions in uv.lock (regenerate it with scripts/lock.sh), the app
 # itself editable. --frozen installs the lock as it is; ./test.sh checks that it matches pyproject.toml.
 bash scripts/uv.sh sync --frozen --quiet "${extras[@]}"
-if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ ! -f app/static/vendor/form-js/form-viewer.min.js ] || [ ! -f app/static/vendor/bpmn-js/modeler.min.js ] || [ ! -f app/static/vendor/form-js-editor/form-editor.min.js ] || [ package.json -nt app/static/vendor ] \
+if [ ! -f app/static/vendor/bpmn-js/bpmn-viewer.production.min.js ] || [ ! -f app/static/vendor/form-js/form-viewer.min.js ] || [ ! -f app/static/vendor/bpmn-js/modeler.min.js ] || [ ! -f app/static/vendor/form-js-editor/form-editor.min.js ] || [ ! -f app/static/vendor/echarts/echarts.min.js ] || [ package.json -nt app/static/vendor ] \
    || [ package-lock.json -nt app/static/vendor ]; then
   bash scripts/vendor.sh
 fi

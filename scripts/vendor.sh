@@ -9,6 +9,8 @@ rm -rf "$V" && mkdir -p "$V/bootstrap" "$V/htmx" "$V/bpmn-js" "$V/form-js"
 cp node_modules/bootstrap/dist/css/bootstrap.min.css "$V/bootstrap/"
 cp node_modules/bootstrap/dist/js/bootstrap.bundle.min.js "$V/bootstrap/"
 cp node_modules/htmx.org/dist/htmx.min.js "$V/htmx/"
+# Apache ECharts for the dashboards: the full build (both built-in locales, ZH and EN)
+mkdir -p "$V/echarts" && cp node_modules/echarts/dist/echarts.min.js "$V/echarts/"
 cp node_modules/bpmn-js/dist/bpmn-viewer.production.min.js "$V/bpmn-js/"
 cp node_modules/bpmn-js/dist/assets/diagram-js.css "$V/bpmn-js/"
 cp node_modules/bpmn-js/dist/assets/bpmn-js.css "$V/bpmn-js/"

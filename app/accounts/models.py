@@ -6,7 +6,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.core.db import db
@@ -30,6 +30,7 @@ class OrgKind(str, enum.Enum):
     pboc = "pboc"                       # 人行
     regulator = "regulator"             # 银保监
     data_source = "data_source"         # credit-data source units (税务, 社保, ...)
+    district_government = "district_government"   # 区政府 (江津: approves every withdrawal from the pool)
     admin = "admin"
 
 
@@ -44,6 +45,7 @@ ORG_KIND_LABELS = {
     OrgKind.pboc: _l("人民银行"),
     OrgKind.regulator: _l("银保监"),
     OrgKind.data_source: _l("信用信息来源单位"),
+    OrgKind.district_government: _l("区政府"),
     OrgKind.admin: _l("系统管理"),
 }
 
@@ -73,8 +75,7 @@ class Organisation(db.Model):
     sector_id: Mapped[int | None] = mapped_column(ForeignKey("sectors.id"))
     legal_representative: Mapped[str | None] = mapped_column(String(80))
     contact_phone: Mapped[str | None] = mapped_column(String(40))
-    blacklisted: Mapped[bool] = mapped_column(default=False)
-    blacklist_reason: Mapped[str | None] = mapped_column(String(500))
+    business_scope: Mapped[str | None] = mapped_column(Text)   # 经营范围 as registered (江津 art.11.3)
     # a self-registered firm is "pending" until its sector's department or an administrator
     # verifies (or refuses) its claim to the USCC; every other organisation is created verified
     verification: Mapped[str] = mapped_column(String(20), default="verified", server_default="verified")

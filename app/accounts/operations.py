@@ -91,8 +91,15 @@ def logout(user: User) -> None:
     db.session.flush()
 
 
+def remember_language(user: User, code: str) -> None:
+    """The language the user chose: its e-mail notifications are written in it too."""
+    if user.locale != code:
+        user.locale = code
+        db.session.flush()
+
+
 def register_enterprise(*, firm_name, uscc, sector_id, legal_representative, contact_phone,
-                        username, display_name, password) -> User:
+                        username, display_name, password, business_scope: str = "") -> User:
     code = uscc.strip().upper()
     err = validate_uscc(code)
     if err:
@@ -107,7 +114,7 @@ def register_enterprise(*, firm_name, uscc, sector_id, legal_representative, con
     # the claim to the USCC waits for the sector's department (or an administrator) to verify it
     org = Organisation(kind=OrgKind.enterprise.value, name=firm_name.strip(), code=code, sector_id=sector.id,
                        legal_representative=legal_representative.strip(), contact_phone=contact_phone.strip(),
-                       verification="pending")
+                       business_scope=(business_scope or "").strip() or None, verification="pending")
     db.session.add(org)
     db.session.flush()
     user = User(username=username, display_name=display_name.strip(), organisation_id=org.id)

@@ -14,7 +14,10 @@ import time
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
+from sqlalchemy.orm import joinedload
+
 from app.accounts.models import User
+from app.core import logs
 from app.core.db import db
 
 LOGIN_AT = "zx_login_at"       # epoch seconds of the login
@@ -30,6 +33,7 @@ def start(user: User) -> None:
         session["lang"] = lang
     session.permanent = True            # the cookie carries an expiry (PERMANENT_SESSION_LIFETIME)
     login_user(user)
+    logs.remember_user(user)
     session[LOGIN_AT] = session[SEEN_AT] = int(time.time())
 
 
@@ -44,7 +48,8 @@ def load_user(user_id: str) -> User | None:
     ident, _, epoch = str(user_id).partition(".")
     if not ident.isdigit() or not epoch.isdigit():
         return None                     # an id from before epochs (or forged): log in again
-    user = db.session.get(User, int(ident))
+    # with its organisation in the same statement: every request asks what kind it is
+    user = db.session.get(User, int(ident), options=[joinedload(User.organisation)])
     if user is None or not user.active or int(epoch) != (user.session_epoch or 0):
         return None
     cfg = current_app.config
@@ -57,6 +62,7 @@ def load_user(user_id: str) -> User | None:
         return None
     if t - seen_at >= _SEEN_RESOLUTION:
         session[SEEN_AT] = t
+    logs.remember_user(user)
     return user
 
 
@@ -67,8 +73,8 @@ PENDING_ALLOWED = {"static", "accounts.index", "accounts.login", "accounts.logou
 
 def gate_unverified_firms():
     """``before_request``: a firm whose USCC claim is not verified can do nothing but wait (allow-list)."""
-    if request.endpoint in PENDING_ALLOWED or request.endpoint is None:
-        return None
+    if request.endpoint in PENDING_ALLOWED or request.endpoint is None or request.blueprint == "api_v1":
+        return None         # the API (app/api) never reads the session
     if not current_user.is_authenticated or not current_user.is_kind("enterprise"):
         return None
     if current_user.organisation.is_verified:

@@ -34,6 +34,7 @@ class RegisterForm(Form):
     sector_id = SelectField(_l("所属行业"), coerce=int)
     legal_representative = StringField(_l("法定代表人"), validators=[DataRequired(_l("请填写法定代表人")), Length(max=80)])
     contact_phone = StringField(_l("联系电话"), validators=[DataRequired(_l("请填写联系电话")), Length(max=40)])
+    business_scope = TextAreaField(_l("经营范围（按营业执照填写）"), validators=[Length(max=2000)])
     username = StringField(_l("登录用户名"), validators=[DataRequired(_l("请填写用户名")), Length(3, 80)])
     display_name = StringField(_l("经办人姓名"), validators=[DataRequired(_l("请填写经办人姓名")), Length(max=80)])
     password = PasswordField(_l("密码"), validators=[DataRequired(_l("请设置密码")),
@@ -57,8 +58,16 @@ class VerificationForm(Form):
 @bp.route("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("tasks.queue"))
+        return redirect(url_for(_home_endpoint(current_user)))
     return redirect(url_for("accounts.login"))
+
+
+def _home_endpoint(user) -> str:
+    """Where a user lands: a firm on its applications (status and next step), an administrator on the
+    tasks, every other organisation on its home page (today's work and the state of it, app/home)."""
+    if user.is_kind("enterprise"):
+        return "applications.index"
+    return "tasks.queue" if user.is_kind("admin") else "home.index"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -70,7 +79,7 @@ def login():
             result = ops.attempt_login(form.username.data.strip(), form.password.data, request.remote_addr)
         if result.user:
             sessions.start(result.user)
-            return redirect(safe_next(url_for("tasks.queue")))
+            return redirect(safe_next(url_for(_home_endpoint(result.user))))
         g.login_failed = True            # counted by the login limits (app/accounts/throttle.py)
         flash(result.message, "danger")
     return render_template("accounts/login.html", form=form)
@@ -164,7 +173,7 @@ def register():
             user = ops.register_enterprise(
                 firm_name=form.firm_name.data, uscc=form.uscc.data, sector_id=form.sector_id.data,
                 legal_representative=form.legal_representative.data, contact_phone=form.contact_phone.data,
-                username=form.username.data, display_name=form.display_name.data, password=form.password.data)
+                business_scope=form.business_scope.data or "", username=form.username.data, display_name=form.display_name.data, password=form.password.data)
         except ops.AccountError as exc:
             transaction.rollback()
             getattr(form, exc.field).errors.append(str(exc)) if exc.field else flash(str(exc), "danger")
@@ -180,4 +189,6 @@ def set_lang(code):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
+    if current_user.is_authenticated:
+        ops.remember_language(current_user._get_current_object(), code)
     return redirect(safe_next(safe_referrer(url_for("accounts.index"))))

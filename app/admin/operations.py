@@ -19,13 +19,15 @@ from app.accounts.operations import create_user as _create_user
 from app.core import audit
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import N_, _, stored
 from app.core.uscc import validate as validate_uscc
+from app.credit import blacklist as credit_blacklist
 from app.fund import operations as fund_ops
 from app.core.validation import MAX_JSON_DEPTH, bad_character, json_depth, strings_in
+from app.policies import bindings
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
 from app.policies.presets import preset_codes, preset_params
-from app.policies.params import KNOWN_ROLES, ParamsInvalid, parse_params
+from app.policies.params import COMMITTEE_ROLES, KNOWN_ROLES, ParamsInvalid, parse_params
 from app.workflow import engine
 from app.workflow import forms as workflow_forms
 from app.workflow.models import ProcessCurrent, ProcessInstance, ProcessSpec
@@ -197,15 +199,13 @@ def reset_password(actor, user: User, password: str) -> User:
 # ---------------------------------------------------------------------------- blacklist
 
 def blacklist(actor, org: Organisation, reason: str) -> Organisation:
+    """List a registered firm (an entry of app/credit/blacklist.py, source "other", no expiry)."""
     if org.kind != OrgKind.enterprise.value:
         raise AdminError(_("只有企业可以列入黑名单"))
-    reason = (reason or "").strip()
-    if not reason:
+    if not (reason or "").strip():
         raise AdminError(_("请填写列入黑名单的原因"), "reason")
-    if org.blacklisted:
-        raise AdminError(_("该企业已在黑名单中"))
-    org.blacklisted, org.blacklist_reason = True, reason
-    audit.record("organisation", org.id, "blacklisted", actor, opinion=reason)
+    e = credit_blacklist.blacklist_firm(actor, org, reason.strip(), basis=_("系统管理员在企业页面列入"))
+    audit.record("organisation", org.id, "blacklisted", actor, opinion=reason.strip(), details={"entry": e.id})
     db.session.flush()
     return org
 
@@ -214,12 +214,9 @@ def unblacklist(actor, org: Organisation, reason: str) -> Organisation:
     reason = (reason or "").strip()
     if not reason:
         raise AdminError(_("请填写移出黑名单的原因"), "reason")
-    if not org.blacklisted:
-        raise AdminError(_("该企业不在黑名单中"))
-    previous = org.blacklist_reason
-    org.blacklisted, org.blacklist_reason = False, None
+    removed = credit_blacklist.unblacklist_firm(actor, org, reason)
     audit.record("organisation", org.id, "unblacklisted", actor, opinion=reason,
-                 details={"previous_reason": previous})
+                 details={"previous_reason": "；".join(e.reason for e in removed)})
     db.session.flush()
     return org
 
@@ -244,7 +241,7 @@ def create_scheme(actor, *, preset: str, code: str, name: str = "", name_en: str
         raise AdminError(_("政策代码已存在"), "code")
     changes = {k: v.strip() for k, v in (("name", name), ("name_en", name_en)) if v.strip()}
     params = preset_params(preset, **changes)
-    scheme = Scheme(code=code, preset=preset, params_version=1)
+    scheme = Scheme(code=code, preset=preset, params_version=1, active=not params.missing_for_go_live())
     scheme.set_params(params)
     db.session.add(scheme)
     db.session.flush()
@@ -252,9 +249,34 @@ def create_scheme(actor, *, preset: str, code: str, name: str = "", name_en: str
                                        changed_by_id=actor.id, note=_("由模板 {p} 创建").format(p=preset)))
     audit.record("scheme", scheme.id, "created", actor, details={"preset": preset, "code": code},
                  visible_to_enterprise=False)
+    bindings.bind_preset(scheme, actor)
     if params.fund_size:
         fund_ops.post(scheme.id, "capital_injection", params.fund_size, actor=actor,
-                      key=f"capital:{scheme.code}:initial", memo="初始注资（政策规定的基金规模）")
+                      key=f"capital:{scheme.code}:initial", memo=stored(N_("初始注资（政策规定的基金规模）")))
+    db.session.flush()
+    return scheme
+
+
+def go_live_problem(params) -> str | None:
+    """Why a scheme with these parameters may not go live (accept applications), or None."""
+    missing = params.missing_for_go_live()
+    if missing:
+        return _("以下参数尚未录入，政策不能启用（原文未规定，须由管理员录入）：{keys}").format(keys="、".join(missing))
+    return None
+
+
+def set_scheme_active(actor, scheme: Scheme, active: bool, note: str = "") -> Scheme:
+    """Go live (accept applications) or stop; going live needs every parameter the seed leaves open."""
+    db.session.refresh(scheme, with_for_update=True)
+    if active:
+        problem = go_live_problem(scheme.params)
+        if problem:
+            raise AdminError(problem, "params")
+    if scheme.active == active:
+        raise AdminError(_("政策已启用") if active else _("政策已停用"))
+    scheme.active = active
+    audit.record("scheme", scheme.id, "activated" if active else "deactivated", actor, opinion=(note or "").strip(),
+                 visible_to_enterprise=False, details={"version": scheme.params_version})
     db.session.flush()
     return scheme
 
@@ -265,7 +287,7 @@ def add_member(actor, scheme: Scheme, org_id: int, role: str) -> SchemeMember:
     org = db.session.get(Organisation, org_id) if org_id else None
     if org is None:
         raise AdminError(_("请选择机构"), "organisation_id")
-    if org.kind != role:
+    if role not in COMMITTEE_ROLES and org.kind != role:
         raise AdminError(_("机构“{o}”的类型是{k}，不能担任该角色").format(o=org.name, k=org.kind_label),
                          "organisation_id")
     if scheme.member(org.id, role) is not None:
@@ -337,6 +359,8 @@ def update_params(actor, scheme: Scheme, params, note: str, expected_version: in
         raise AdminError(_("参数没有变化"), "params")
     if not (note or "").strip():
         raise AdminError(_("请说明修改原因"), "note")
+    if scheme.active and go_live_problem(parsed):
+        raise AdminError(go_live_problem(parsed) + _("；请先停用政策"), "params")
     has_history = db.session.scalar(select(SchemeParamsHistory.id).where(
         SchemeParamsHistory.scheme_id == scheme.id).limit(1)) is not None
     if not has_history:   # schemes made before history existed: keep the starting point for the diff

@@ -11,17 +11,19 @@ from sqlalchemy import select
 from app.accounts.models import ORG_KIND_LABELS, Organisation, OrgKind, Sector, User
 from app.admin import modeler
 from app.admin import operations as ops
+from app.credit import blacklist as credit_blacklist
 from app.core import audit, transaction
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import _, localname
+from app.core.timeutil import today
 from app.formjs.models import FormArtifact
 from app.policies import bindings, replay
 from app.policies.models import Scheme, SchemeMember
-from app.policies.presets import load_preset, preset_codes
+from app.policies.presets import load_preset, preset_codes, scheme_citations
 from app.policies.rates import KIND_LABELS as RATE_KIND_LABELS
 from app.workflow.models import ProcessSpec
 from forms.admin import (BindingForm, BlacklistForm, MemberForm, OrganisationForm, ParamsForm, PasswordResetForm, RateForm,
-                         SchemeForm, SectorForm, UserForm)
+                         SchemeActiveForm, SchemeForm, SectorForm, UserForm)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -67,7 +69,8 @@ def _csrf_ok():
 def index():
     orgs = list(db.session.scalars(select(Organisation).order_by(Organisation.kind, Organisation.id)))
     users = list(db.session.scalars(select(User).order_by(User.organisation_id, User.id)))
-    return render_template("admin/index.html", orgs=orgs, users=users)
+    return render_template("admin/index.html", orgs=orgs, users=users,
+                           blacklisted_ids=credit_blacklist.blacklisted_firm_ids(today()))
 
 
 def _kind_choices():
@@ -78,8 +81,8 @@ def _org_form(org=None):
     form = OrganisationForm(obj=org)
     form.kind.choices = _kind_choices()
     sectors = list(db.session.scalars(select(Sector).order_by(Sector.code)))
-    form.sector_ids.choices = [(s.id, f"{s.name}（{s.department.name if s.department else _('未指定部门')}）")
-                               for s in sectors]
+    form.sector_ids.choices = [(s.id, _("{name}（{detail}）").format(
+        name=localname(s), detail=localname(s.department) if s.department else _("未指定部门"))) for s in sectors]
     if org is not None and not form.is_submitted():
         form.sector_ids.data = ops.department_sector_ids(org)
     return form
@@ -109,6 +112,7 @@ def _org_page(org, form=None, user_form=None, blacklist_form=None, status=200):
         events=audit.timeline("organisation", org.id),
         memberships=list(db.session.scalars(select(SchemeMember).where(SchemeMember.organisation_id == org.id))),
         role_labels={k.value: v for k, v in ORG_KIND_LABELS.items()},
+        bl_entries=credit_blacklist.firm_hits(org, today()) if org.kind == "enterprise" else [],
     ), status
 
 
@@ -247,7 +251,7 @@ def sector(sector_id):
 
 def _scheme_form():
     form = SchemeForm()
-    form.preset.choices = [(c, f"{load_preset(c)['name']}（{c}）") for c in preset_codes()]
+    form.preset.choices = [(c, _("{name}（{detail}）").format(name=localname(load_preset(c)), detail=c)) for c in preset_codes()]
     return form
 
 
@@ -267,9 +271,16 @@ def schemes():
     return render_template("admin/schemes.html", schemes=rows, form=form), 400 if form.is_submitted() else 200
 
 
+def _role_labels() -> dict[str, str]:
+    """A member role's label: its organisation kind's, or the committee role's (凌源 领导小组)."""
+    labels = {k.value: v for k, v in ORG_KIND_LABELS.items()}
+    labels.update({"leading_group_office": _("领导小组办公室"), "leading_group": _("领导小组成员单位")})
+    return labels
+
+
 def _member_form():
     form = MemberForm()
-    form.role.choices = [(r, ORG_KIND_LABELS[OrgKind(r)]) for r in ops.MEMBER_ROLES]
+    form.role.choices = [(r, _role_labels()[r]) for r in ops.MEMBER_ROLES]
     orgs = db.session.scalars(select(Organisation).where(Organisation.kind != OrgKind.enterprise.value)
                               .order_by(Organisation.kind, Organisation.id))
     form.organisation_id.choices = [(o.id, f"{o.kind_label} · {o.name}") for o in orgs]
@@ -304,7 +315,7 @@ def _bindings_view(scheme, failed=None):
     return rows
 
 
-def _scheme_page(scheme, member_form=None, params_form=None, status=200, binding_failed=None):
+def _scheme_page(scheme, member_form=None, params_form=None, status=200, binding_failed=None, active_form=None):
     members = sorted(scheme.members, key=lambda m: (ops.MEMBER_ROLES.index(m.role)
                                                    if m.role in ops.MEMBER_ROLES else 99, m.id))
     return render_template("admin/scheme.html", scheme=scheme, members=members,
@@ -312,8 +323,10 @@ def _scheme_page(scheme, member_form=None, params_form=None, status=200, binding
                            params_form=params_form or _params_form(scheme),
                            binding_rows=_bindings_view(scheme, binding_failed),
                            binding_history=bindings.history(scheme), binding_kinds=bindings.KINDS,
-                           history=ops.params_history(scheme), role_labels={k.value: v for k, v in
-                                                                             ORG_KIND_LABELS.items()}), status
+                           history=ops.params_history(scheme), role_labels=_role_labels(),
+                           active_form=active_form or SchemeActiveForm(formdata=None, active="0" if scheme.active else "1"),
+                           go_live_problem=ops.go_live_problem(scheme.params),
+                           citations=scheme_citations(scheme)), status
 
 
 @bp.route("/schemes/<int:scheme_id>")
@@ -349,6 +362,22 @@ def member_remove(scheme_id, member_id):
     ops.remove_member(current_user, scheme, member)
     flash(_("已移除成员"), "success")
     return redirect(url_for("admin.scheme", scheme_id=scheme.id))
+
+
+@bp.route("/schemes/<int:scheme_id>/active", methods=["POST"])
+@admin_required
+def scheme_active(scheme_id):
+    scheme = _get(Scheme, scheme_id)
+    form = SchemeActiveForm()
+    if form.validate_on_submit():
+        try:
+            ops.set_scheme_active(current_user, scheme, form.active.data == "1", form.note.data or "")
+            flash(_("政策已启用") if scheme.active else _("政策已停用"), "success")
+            return redirect(url_for("admin.scheme", scheme_id=scheme.id))
+        except ops.AdminError as exc:
+            _refuse(form, exc, "active")
+            scheme = _get(Scheme, scheme_id)
+    return _scheme_page(scheme, active_form=form, status=400)
 
 
 @bp.route("/schemes/<int:scheme_id>/params", methods=["POST"])
@@ -438,7 +467,7 @@ def scheme_replay(scheme_id):
 @admin_required
 def rates():
     form = RateForm()
-    form.kind.choices = [(k, RATE_KIND_LABELS[k]) for k in ops.RATE_KINDS]
+    form.kind.choices = [(k, _(RATE_KIND_LABELS[k])) for k in ops.RATE_KINDS]
     if form.validate_on_submit():
         try:
             ops.add_reference_rate(current_user, kind=form.kind.data, effective_from=form.effective_from.data,
@@ -513,8 +542,12 @@ def process_bpmn(spec_id):
 def process_model_deploy(spec_id):
     """Deploy the edited diagram (form field or JSON ``xml``, with the CSRF token) as a new version."""
     spec = _get(ProcessSpec, spec_id)
+    new_process_id = _posted_text("new_process_id").strip()
     try:
-        report = modeler.deploy_edited(spec, _posted_text("xml"), current_user)
+        if new_process_id:
+            report = modeler.deploy_as_new_process(spec, _posted_text("xml"), new_process_id, current_user)
+        else:
+            report = modeler.deploy_edited(spec, _posted_text("xml"), current_user)
     except ops.AdminError as exc:
         transaction.rollback()
         return jsonify(ok=False, message=str(exc), new=[], restored=[], refusals=[]), 400
@@ -523,11 +556,33 @@ def process_model_deploy(spec_id):
     return jsonify(modeler.report_json(report)), (400 if report.refusals else 200)
 
 
+@bp.route("/forms/new")
+@admin_required
+def form_new():
+    """The form-js editor with an empty form; deployed under the form id the administrator gives."""
+    return render_template("admin/form_editor.html", artifact=None, editor_texts=modeler.form_editor_texts())
+
+
+@bp.route("/forms/new", methods=["POST"])
+@admin_required
+def form_new_deploy():
+    """Deploy a new form (``form_id`` and ``schema``, a JSON text) as its version 1."""
+    try:
+        result = modeler.deploy_new_form(_posted_text("form_id"), _posted_text("schema"), current_user)
+    except ops.AdminError as exc:
+        transaction.rollback()
+        return jsonify(ok=False, message=str(exc), version=None, refusals=[]), 400
+    if result["ok"]:
+        result["edit_url"] = url_for("admin.form_editor", artifact_id=result["artifact_id"])
+    return jsonify(result), (200 if result["ok"] else 400)
+
+
 @bp.route("/forms/<int:artifact_id>/edit")
 @admin_required
 def form_editor(artifact_id):
     """The form-js editor, loaded with this version of a deployed form (static/form_editor.js)."""
-    return render_template("admin/form_editor.html", artifact=_get(FormArtifact, artifact_id))
+    return render_template("admin/form_editor.html", artifact=_get(FormArtifact, artifact_id),
+                           editor_texts=modeler.form_editor_texts())
 
 
 @bp.route("/forms/<int:artifact_id>/schema")

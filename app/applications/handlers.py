@@ -33,9 +33,24 @@ def _common(ht, user):
 # ---- department review
 def _dept_prepare(form, ht, user):
     a = _app(ht)
-    form.bank_id.choices = [(0, "—")] + [(o.id, localname(o)) for o in a.scheme.member_orgs("bank")]
-    if not form.is_submitted() and a.preferred_bank_id:
+    held = {m.organisation_id: m for m in ops.held_banks(a.scheme)}
+    form.bank_id.choices = [(0, "—")] + [
+        (o.id, localname(o) + ((" — " + (_("已停止合作") if held[o.id].ended_at else _("已暂停"))) if o.id in held else ""))
+        for o in a.scheme.member_orgs("bank")]
+    if not form.is_submitted() and a.preferred_bank_id and a.preferred_bank_id not in held:
         form.bank_id.data = a.preferred_bank_id
+
+
+def _dept_context(ht, user):
+    ctx = _common(ht, user)
+    ctx["held_banks"] = ops.held_banks(ctx["application"].scheme)   # shown before the choice
+    return ctx
+
+
+def _dept_prepare_post(form, ht, user):
+    # the bank is checked by department_review against the scheme's cooperating banks (one query),
+    # not against choices loaded for a page that a valid POST never shows
+    form.bank_id.validate_choice = False
 
 
 def _dept_submit(form, ht, user, written):
@@ -45,7 +60,8 @@ def _dept_submit(form, ht, user, written):
 
 
 register(TaskHandler("department_review", DepartmentReviewForm, N_("部门审核推荐"),
-                     "tasks/department_review.html", _dept_prepare, _common, _dept_submit))
+                     "tasks/department_review.html", _dept_prepare, _dept_context, _dept_submit,
+                     prepare_post=_dept_prepare_post))
 
 
 # ---- enterprise supplement
@@ -78,6 +94,8 @@ def _bank_context(ht, user):
     a = ctx["application"]
     ctx["consent_ok"] = ops.consent_for(a, user.organisation_id) is not None
     ctx["params"] = a.scheme.params
+    # a suspended bank learns it before filling the approval form (the gate refuses the approval)
+    ctx["held"] = next((m for m in ops.held_banks(a.scheme) if m.organisation_id == user.organisation_id), None)
     return ctx
 
 
@@ -89,7 +107,8 @@ def _bank_submit(form, ht, user, written):
                             annual_rate=form.annual_rate.data, term_months=form.term_months.data,
                             disbursed_on=form.disbursed_on.data, product=form.product.data,
                             outside_scheme=form.outside_scheme.data,
-                            joint_guarantee=form.joint_guarantee.data, pure_credit=not form.secured.data)
+                            joint_guarantee=form.joint_guarantee.data, pure_credit=not form.secured.data,
+                            term_reason=form.term_reason.data or "")
     _app_, loan = ops.bank_decide(ht.id, user, "approve", approval=approval, opinion=form.opinion.data)
     return _("贷款 {no} 已批准，已提交备案").format(no=loan.no)
 

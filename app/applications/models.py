@@ -139,21 +139,3 @@ class CreditAccessLog(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
 
     user = relationship("User")
-
-
-class CreditRecord(db.Model):
-    """A credit-data record of a firm from one source unit (信用黔江 categories)."""
-    __tablename__ = "credit_records"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    enterprise_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    category: Mapped[str] = mapped_column(String(40))
-    period: Mapped[str] = mapped_column(String(20))
-    summary: Mapped[str] = mapped_column(Text)
-    source_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
-
-
-CREDIT_CATEGORIES = {
-    "business_registration": _l("工商登记"), "tax": _l("纳税"), "social_insurance": _l("社保"), "housing_fund": _l("公积金"),
-    "land": _l("国土"), "judicial": _l("司法"), "water": _l("用水"), "power": _l("用电"), "gas": _l("用气"),
-}

@@ -10,19 +10,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from app.accounts.models import OVERSIGHT_KINDS, Organisation, OrgKind, Sector
-from app.applications.models import (Attachment, CreditAccessLog, CreditConsent, CreditRecord,
-                                     LoanApplication)
+from app.applications.models import Attachment, CreditAccessLog, CreditConsent, LoanApplication
 from app.core import audit, uploads
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import _, localname, source_language
-from app.core.money import yuan
+from app.core.i18n import N_, _, localname, name_param, shown, source_language, stored
+from app.core.money import fmt_yuan, yuan
 from app.core.sequences import reference_no
 from app.core.timeutil import now, today
+from app.credit import blacklist, commitments, recommended, sources as credit_sources
 from app.loans.models import Filing, Loan
+from app.notifications.messages import named, pack
+from app.notifications.operations import notify_org
 from app.policies.gates import LoanFacts, check_gates, rate_cap
 from app.policies.models import Scheme, SchemeMember
 from app.policies.rates import KIND_LABELS, NoReferenceRate, reference_rate
@@ -70,6 +72,14 @@ def department_for(sector: Sector) -> Organisation:
     return sector.department
 
 
+def _tell_firm(app_: LoanApplication, event, title: str, body: str = "", **args) -> None:
+    """Notify the applying firm (inbox and e-mail) of a decision on its application, in this transaction;
+    keyed by the timeline event, so each decision notifies once."""
+    db.session.flush()
+    notify_org(app_.enterprise_id, f"event:{event.id}", "decision", title, body, f"/applications/{app_.id}",
+               pack({"no": app_.no, **args}))
+
+
 # ------------------------------------------------------------------ submit
 
 @dataclass
@@ -95,11 +105,14 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
     if not user.is_kind(OrgKind.enterprise):
         raise OperationError(_("只有企业用户可以提交贷款需求"))
     firm = user.organisation
-    if firm.blacklisted:
-        raise OperationError(_("企业已被列入失信黑名单，不能提交申请"))
+    refusal = blacklist.firm_refusal(firm, today())
+    if refusal:
+        raise OperationError(_("{why}，不能提交申请").format(why=refusal))
     scheme = db.session.get(Scheme, data.scheme_id)
     if scheme is None or not scheme.active:
         raise OperationError(_("请选择有效的风险补偿政策"), "scheme_id")
+    if scheme.params.missing_for_go_live():
+        raise OperationError(_("该政策的分担比例等参数尚未录入，暂不受理申请"), "scheme_id")
     sector = db.session.get(Sector, data.sector_id)
     if sector is None:
         raise OperationError(_("请选择所属行业"), "sector_id")
@@ -111,6 +124,10 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
         raise OperationError(_("意向银行不是该政策的合作银行"), "preferred_bank_id")
     if data.consent_bank_id not in banks:
         raise OperationError(_("授权查询的银行不是该政策的合作银行"), "consent_bank_id")
+    ended = {m.organisation_id for m in scheme.members if m.role == "bank" and m.ended_at is not None}
+    if data.consent_bank_id in ended or data.preferred_bank_id in ended:
+        raise OperationError(_("区政府已停止与该银行的合作，请选择其他合作银行"), "consent_bank_id")
+    direct = scheme.params.application_route == "direct_to_bank"
     if data.consent_valid_until < today():
         raise OperationError(_("授权有效期不能早于今天"), "consent_valid_until")
     if not licence_files:
@@ -126,7 +143,9 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
         amount=yuan(data.amount), term_months=data.term_months, purpose=data.purpose.strip(),
         activity=data.activity, repayment_plan=data.repayment_plan.strip(),
         repayment_source=data.repayment_source.strip(), credit_rating=data.credit_rating,
-        first_loan=data.first_loan, status="submitted", created_at=now(), updated_at=now())
+        first_loan=data.first_loan, status="submitted", created_at=now(), updated_at=now(),
+        # 黔江 art.10: the application and the credit-query authorisation go to the bank itself
+        recommended_bank_id=data.consent_bank_id if direct else None)
     db.session.add(app_)
     db.session.flush()
     _store_files(licence_files, user, SUBJECT, app_.id, "business_licence", written)
@@ -135,12 +154,16 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
                                  purpose=data.consent_purpose.strip() or f"贷款申请 {app_.no} 贷前调查",
                                  valid_until=data.consent_valid_until, signed_by_id=user.id))
     audit.record(SUBJECT, app_.id, "submitted", user, details={
-        "amount": str(app_.amount), "term_months": app_.term_months, "department": department.name})
-    instance = bindings.start_for(scheme, "loan_application", SUBJECT, app_.id, {
-        "title": f"{app_.no} · {firm.name} · {app_.amount:,} 元",
-        "application_id": app_.id, "enterprise_org_id": firm.id, "department_org_id": department.id,
-        "scheme_id": scheme.id,
-    })
+        "amount": str(app_.amount), "term_months": app_.term_months, "department": department.name}
+        if not direct else {"amount": str(app_.amount), "term_months": app_.term_months,
+                            "bank": db.session.get(Organisation, data.consent_bank_id).name})
+    start = {"title": stored(N_("{no} · {firm} · {amount} 元"), no=app_.no, firm=name_param(firm),
+                            amount=fmt_yuan(app_.amount)),
+             "application_id": app_.id, "enterprise_org_id": firm.id, "department_org_id": department.id,
+             "scheme_id": scheme.id}
+    if direct:
+        start["bank_org_id"] = data.consent_bank_id
+    instance = bindings.start_for(scheme, "loan_application", SUBJECT, app_.id, start)
     app_.instance_id = instance.id
     db.session.flush()
     return app_
@@ -149,19 +172,24 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
 # ------------------------------------------------------------------ department
 
 def department_review(task_id: int, user, decision: str, opinion: str, bank_id: int | None) -> LoanApplication:
-    ht, app_ = _task_and_application(task_id, user, "department_review")
+    ht = engine.task_for_update(task_id, user, "department_review", SUBJECT)
+    app_, member, bank = _application_and_bank(ht.subject_id, bank_id)
     opinion = (opinion or "").strip()
     if decision not in ("recommend", "return", "reject"):
         raise OperationError(_("请选择审核结论"), "decision")
     if not opinion:
         raise OperationError(_("请填写审核意见（经营状况、信用状况、行业支持方向）"), "opinion")
     data = {"dept_decision": decision}
-    bank = None
+    # a bank given is one of the scheme's cooperating banks, whatever the decision (the form offers no other)
+    if bank_id and bank is None:
+        raise OperationError(_("请选择推荐的合作银行"), "bank_id")
     if decision == "recommend":
-        bank = scheme_bank(app_.scheme_id, bank_id) if bank_id else None
         if bank is None:
             raise OperationError(_("请选择推荐的合作银行"), "bank_id")
-        app_.recommended_bank_id = bank_id
+        refusal = held_bank_refusal(member)
+        if refusal:
+            raise OperationError(refusal, "bank_id")
+        app_.recommended_bank = bank        # the loaded row: the caller's message needs no query
         app_.status = "recommended"
         data["bank_org_id"] = bank_id
     elif decision == "return":
@@ -171,17 +199,48 @@ def department_review(task_id: int, user, decision: str, opinion: str, bank_id: 
         app_.reject_reason = opinion
     app_.department_opinion = opinion
     app_.updated_at = now()
-    audit.record(SUBJECT, app_.id, f"department_{decision}", user, opinion,
-                 details={"bank": bank.name} if bank is not None else {})
+    ev = audit.record(SUBJECT, app_.id, f"department_{decision}", user, opinion,
+                      details={"bank": bank.name} if decision == "recommend" else {})
+    if decision == "return":
+        _tell_firm(app_, ev, N_("贷款申请 {no} 已退回，请补充材料"), N_("{dept}的意见：{opinion}"),
+                   dept=named(user.organisation), opinion=opinion)
+    elif decision == "reject":
+        _tell_firm(app_, ev, N_("贷款申请 {no} 未获推荐"), N_("{dept}的意见：{opinion}"),
+                   dept=named(user.organisation), opinion=opinion)
     engine.complete(ht.id, user, data)
     return app_
 
 
-def scheme_bank(scheme_id: int, org_id: int) -> Organisation | None:
-    """The organisation if it is a cooperating bank of the scheme (one query)."""
-    return db.session.scalar(select(Organisation).join(
-        SchemeMember, SchemeMember.organisation_id == Organisation.id).where(
-        SchemeMember.scheme_id == scheme_id, SchemeMember.role == "bank", Organisation.id == org_id))
+def held_banks(scheme: Scheme) -> list[SchemeMember]:
+    """The scheme's cooperating banks that may not take new loans now: suspended (黔江: NPL ratio, until
+    the rectification is accepted) or whose cooperation was ended (江津 art.10)."""
+    return [m for m in scheme.members if m.role == "bank" and (m.suspended or m.ended_at is not None)]
+
+
+def held_bank_refusal(member: SchemeMember | None) -> str | None:
+    """Why a department may not recommend this bank (the approval gate would refuse its loan), or None."""
+    if member is None or not (member.suspended or member.ended_at is not None):
+        return None
+    name = localname(member.organisation)
+    if member.ended_at is not None:
+        text = _("{bank}在该政策中已被停止合作，不再受理新的贷款，请选择其他合作银行").format(bank=name)
+    else:
+        text = _("{bank}在该政策中已被暂停开展业务，暂停期间不能批准新的贷款，请选择其他合作银行").format(bank=name)
+    return text + (_("（{reason}）").format(reason=shown(member.suspended_reason)) if member.suspended_reason else "")
+
+
+def _application_and_bank(application_id: int, bank_id: int | None
+                          ) -> tuple[LoanApplication, SchemeMember | None, Organisation | None]:
+    """The application and, if ``bank_id`` is one of its scheme's cooperating banks, its membership (whether
+    it is suspended or ended) and the bank, in one query."""
+    if not bank_id:
+        return db.session.get(LoanApplication, application_id), None, None
+    member = and_(SchemeMember.scheme_id == LoanApplication.scheme_id, SchemeMember.role == "bank",
+                  SchemeMember.organisation_id == bank_id)
+    return tuple(db.session.execute(
+        select(LoanApplication, SchemeMember, Organisation).outerjoin(SchemeMember, member)
+        .outerjoin(Organisation, Organisation.id == SchemeMember.organisation_id)
+        .where(LoanApplication.id == application_id)).one())
 
 
 def enterprise_supplement(task_id: int, user, note: str, files, written: list[str]) -> LoanApplication:
@@ -204,8 +263,7 @@ def claim(task_id: int, user):
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.org_id != user.organisation_id:
         raise OperationError(_("无权认领该待办"))
-    engine.locked_instance(ht.instance_id)
-    db.session.refresh(ht)
+    engine.lock_for(ht)
     if ht.status != "open":
         raise OperationError(_("该待办已处理完毕"))
     if ht.claimed_by_id and ht.claimed_by_id != user.id:
@@ -221,8 +279,7 @@ def release(task_id: int, user):
     ht = db.session.get(HumanTask, task_id)
     if ht is None or ht.org_id != user.organisation_id:
         raise OperationError(_("无权操作该待办"))
-    engine.locked_instance(ht.instance_id)
-    db.session.refresh(ht)
+    engine.lock_for(ht)
     if ht.claimed_by_id is None:
         raise OperationError(_("该待办尚未被认领"))
     if ht.claimed_by_id != user.id and not user.is_supervisor:
@@ -247,6 +304,7 @@ class Approval:
     outside_scheme: bool = False
     joint_guarantee: bool = False
     pure_credit: bool = True
+    term_reason: str = ""
 
 
 def gate_facts(app_: LoanApplication, a: Approval):
@@ -260,14 +318,27 @@ def gate_facts(app_: LoanApplication, a: Approval):
     except NoReferenceRate:
         ref = None
     firm = app_.enterprise
+    on = today()                       # the approval date
+    firm_entries = blacklist.firm_hits(firm, on)
+    listed = recommended.listing_on(firm.id, scheme.id, on) is not None if params.require_recommended_list else True
+    committed, commitment_reason = commitments.gate_fact(firm) if params.require_credit_commitment else (True, "")
+    credit = credit_sources.facts_of(firm, on)   # the loaded data, never the firm's own declaration
     return params, LoanFacts(
         amount=a.amount, annual_rate=a.annual_rate, term_months=a.term_months, disbursed_on=a.disbursed_on,
         activity=app_.activity, reference_rate=ref, reference_label=label,
-        firm_blacklisted=firm.blacklisted, firm_blacklist_reason=firm.blacklist_reason or "",
-        bank_suspended=bool(bank_member and bank_member.suspended),
-        bank_suspended_reason=(bank_member.suspended_reason or "") if bank_member else "",
-        scheme_paused=scheme.paused, scheme_paused_reason=scheme.paused_reason or "",
-        credit_rating=app_.credit_rating, whitelisted=app_.recommended_bank_id is not None,
+        firm_blacklisted=bool(firm_entries), firm_blacklist_reason="；".join(e.reason for e in firm_entries),
+        persons_blacklisted=blacklist.person_descriptions(firm, on),
+        listed=listed, listed_reason="" if listed else recommended.why_not_listed(firm.id, scheme.id, on),
+        commitment_valid=committed, commitment_reason=commitment_reason,
+        bank_suspended=bool(bank_member and bank_member.suspended and bank_member.ended_at is None),
+        bank_ended=bool(bank_member and bank_member.ended_at is not None),
+        bank_ended_reason=(bank_member.suspended_reason or "") if bank_member else "",
+        firm_business_scope=firm.business_scope or "", term_reason=a.term_reason or "",
+        bank_suspended_reason=shown(bank_member.suspended_reason) if bank_member else "",
+        scheme_paused=scheme.paused, scheme_paused_reason=shown(scheme.paused_reason),
+        credit_rating=credit.rating, credit_rating_source=credit.rating_source, declared_rating=app_.credit_rating,
+        credit_report=credit.has_report, dishonesty_records=tuple(credit.dishonesty),
+        whitelisted=app_.recommended_bank_id is not None,
         first_loan=app_.first_loan, product=a.product, joint_guarantee=a.joint_guarantee,
         pure_credit=a.pure_credit)
 
@@ -289,7 +360,9 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
         app_.status = "declined"
         app_.decline_reason = reason
         app_.updated_at = now()
-        audit.record(SUBJECT, app_.id, "bank_declined", user, reason)
+        ev = audit.record(SUBJECT, app_.id, "bank_declined", user, reason)
+        _tell_firm(app_, ev, N_("贷款申请 {no} 未获银行批准"), N_("{bank}的理由：{reason}"),
+                   bank=named(user.organisation), reason=reason)
         engine.complete(ht.id, user, {"bank_decision": "decline"})
         return app_, None
     if decision != "approve" or approval is None:
@@ -316,7 +389,9 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
                 status="filing", eligible=report.eligible,
                 eligibility_json=json.dumps([r.__dict__ for r in report.results], ensure_ascii=False),
                 policy_version=scheme.params_version, reference_rate=facts.reference_rate,
-                rate_cap=rate_cap(params, facts.reference_rate), approved_by_id=user.id, created_at=now())
+                rate_cap=rate_cap(params, facts.reference_rate), approved_by_id=user.id, created_at=now(),
+                joint_guarantee=approval.joint_guarantee, pure_credit=approval.pure_credit,
+                term_reason=(approval.term_reason or "").strip() or None)
     db.session.add(loan)
     db.session.flush()
     recipients = scheme.member_orgs(*params.filing_recipient_roles)
@@ -326,10 +401,13 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
         db.session.add(Filing(loan_id=loan.id, recipient_id=org.id))
     app_.status = "approved"
     app_.updated_at = now()
-    audit.record(SUBJECT, app_.id, "bank_approved", user, opinion, details={
+    ev = audit.record(SUBJECT, app_.id, "bank_approved", user, opinion, details={
         "loan_no": loan.no, "contract_no": loan.contract_no, "amount": str(loan.amount),
         "annual_rate": str(loan.annual_rate), "term_months": loan.term_months,
-        "eligible": loan.eligible, "not_met": [r.message for r in report.soft_failures]})
+        "eligible": loan.eligible, "not_met": [r.message for r in report.soft_failures],
+        "joint_guarantee": loan.joint_guarantee, "pure_credit": loan.pure_credit, "term_reason": loan.term_reason})
+    _tell_firm(app_, ev, N_("贷款申请 {no} 已获批准"), N_("{bank}批准贷款 {loan}，金额 {amount} 元，待备案"),
+               bank=named(user.organisation), loan=loan.no, amount=f"{loan.amount:,}")
     engine.complete(ht.id, user, {"bank_decision": "approve", "loan_id": loan.id,
                                   "filing_recipients": [o.id for o in recipients]})
     return app_, loan
@@ -352,7 +430,8 @@ def acknowledge_filing(task_id: int, user, note: str = ""):
     if result.instance.completed:
         app_.status = "filed"
         loan.status = "active"
-        audit.record(SUBJECT, app_.id, "filed", None, details={"loan_no": loan.no})
+        ev = audit.record(SUBJECT, app_.id, "filed", None, details={"loan_no": loan.no})
+        _tell_firm(app_, ev, N_("贷款 {loan} 已完成备案"), N_("贷款申请 {no} 的贷款已向各备案单位备案"), loan=loan.no)
     app_.updated_at = now()
     db.session.flush()
     return app_, loan
@@ -388,8 +467,7 @@ def open_credit_data(user, application: LoanApplication):
     db.session.flush()
     if not granted:
         raise OperationError(_("没有该企业对本笔贷款申请的有效征信查询授权，不能查看其信用信息"))
-    return consent, list(db.session.scalars(select(CreditRecord).where(
-        CreditRecord.enterprise_id == application.enterprise_id).order_by(CreditRecord.category, CreditRecord.period)))
+    return consent, credit_sources.records_of(application.enterprise)
 
 
 # ------------------------------------------------------------------ access

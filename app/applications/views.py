@@ -10,15 +10,17 @@ from sqlalchemy import select
 import app.applications.handlers  # noqa: F401  (registers the task pages)
 from app.accounts.models import Sector
 from app.applications import operations as ops
-from app.applications.models import Attachment, CREDIT_CATEGORIES, LoanApplication
+from app.applications.models import Attachment, LoanApplication
 from app.core import audit, transaction, uploads
 from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import _, localname
 from app.core.timeutil import today
+from app.credit import sources as credit_sources
 from app.loans.models import Loan
 from app.policies.gates import ACTIVITY_LABELS
 from app.policies.models import Scheme
+from app.registers import views as registers
 from app.workflow.models import HumanTask
 from app.workflow.views import register_subject
 from forms import ApplicationForm
@@ -36,12 +38,18 @@ def _visible_or_404(app_id: int) -> LoanApplication:
 @bp.route("/")
 @login_required
 def index():
-    status = request.args.get("status") or None
-    q = ops.visible_applications(current_user)
-    if status:
-        q = q.where(LoanApplication.status == status)
-    apps = list(db.session.scalars(q.limit(500)))
-    return render_template("applications/index.html", applications=apps, status=status)
+    """The application register (filters, pages, Excel: app/registers) with each row's next step: its
+    open tasks (who acts; a link when it is the user's own). A firm lands here (我的贷款申请)."""
+    def next_steps(rows):
+        ids = [a.instance_id for a in rows if a.instance_id]
+        steps: dict[int, list[HumanTask]] = {}
+        if ids:
+            for t in db.session.scalars(select(HumanTask).where(HumanTask.instance_id.in_(ids),
+                                                                HumanTask.status == "open").order_by(HumanTask.id)):
+                steps.setdefault(t.instance_id, []).append(t)
+        heading = _("我的贷款申请") if current_user.is_kind("enterprise") else None
+        return {"next_steps": steps, "heading": heading}
+    return registers.render("applications", "applications.index", extra=next_steps)
 
 
 def _fill_choices(form: ApplicationForm):
@@ -151,8 +159,14 @@ def credit(app_id):
     except ops.OperationError as exc:   # not rolled back: the redirect commits the refused attempt's access log
         flash(str(exc), "danger")
         return redirect(url_for("applications.show", app_id=a.id))
+    # the way back: the bank's open task on this application (the page the officer came from)
+    task_id = db.session.scalar(select(HumanTask.id).where(
+        HumanTask.instance_id == a.instance_id, HumanTask.status == "open",
+        HumanTask.org_id == current_user.organisation_id).order_by(HumanTask.id.desc()).limit(1)) if a.instance_id else None
+    facts = credit_sources.facts_of(a.enterprise, today(), records)
     return render_template("applications/credit.html", application=a, consent=consent, records=records,
-                           categories=CREDIT_CATEGORIES)
+                           categories=credit_sources.CATEGORIES, facts=facts, task_id=task_id,
+                           mismatch=credit_sources.declaration_mismatch(a.credit_rating, facts))
 
 
 def _register_diagram_access():

@@ -34,9 +34,15 @@ STATUS_LABELS = {
     "settled": _l("已补偿结清"),
     "rejected": _l("联席会议不予补偿"),
     "ineligible": _l("不符合补偿条件"),
+    # yearly batch (凌源 办法 art.17)
+    "dept_opinion": _l("待相关部门签署意见"),
+    "awaiting_batch": _l("待纳入年度批次"),
+    "in_batch": _l("年度批次审核中"),
+    "publicity": _l("公示中"),
 }
 OPEN_STATUSES = ("advance_review", "advance_approval", "advance_payment", "recovering", "claim_pending",
-                 "returned", "in_review", "letter_pending", "disbursing")
+                 "returned", "in_review", "letter_pending", "disbursing",
+                 "dept_opinion", "awaiting_batch", "in_batch", "publicity")
 RECOVERY_KINDS = {
     "repayment": _l("企业还款"),
     "collateral": _l("抵质押物处置"),
@@ -97,6 +103,11 @@ class CompensationClaim(db.Model):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    # yearly batch (凌源): the batch, the relevant department's opinion, the outcome in the batch and why
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("compensation_batches.id"), index=True)
+    dept_opinion: Mapped[str | None] = mapped_column(Text)
+    batch_outcome: Mapped[str | None] = mapped_column(String(20))   # doubt | verified | excluded | approved
+    batch_reason: Mapped[str | None] = mapped_column(Text)
 
     loan = relationship("Loan", foreign_keys=[loan_id])
     scheme = relationship("Scheme")
@@ -135,6 +146,8 @@ class CompensationClaim(db.Model):
             return self.bank_id == org.id
         if org.kind == "enterprise":
             return self.loan.enterprise_id == org.id
+        if org.kind == "department" and self.loan.can_view(user):
+            return True      # the firm's department signs the bank's application form (凌源 art.17(1))
         return self.scheme.member(org.id) is not None
 
     def can_record_recovery(self, user) -> bool:
@@ -213,3 +226,78 @@ class ReviewOpinion(db.Model):
     @property
     def decision_label(self) -> str:
         return str(REVIEW_DECISIONS.get(self.decision, self.decision))
+
+
+BATCH_SUBJECT = "compensation_batch"
+BATCH_STATUS_LABELS = {
+    "office_review": _l("领导小组办公室初审"),
+    "verifying": _l("金融发展局、人民银行核查"),
+    "approving": _l("领导小组审批"),
+    "publicity_pending": _l("待公示"),
+    "publicity": _l("公示中"),
+    "disbursing": _l("待财政局补偿"),
+    "paid": _l("已补偿"),
+    "rejected": _l("全部不予补偿"),
+}
+OBJECTION_STATUS_LABELS = {"open": _l("待处理"), "upheld": _l("异议成立"), "dismissed": _l("异议不成立")}
+
+
+class CompensationBatch(db.Model):
+    """One period's claims of one scheme, reviewed, approved, published and paid together
+    (凌源 办法 art.17: 每年定期报市领导小组办公室 → 初审 → 核查 → 审批 → 公示 → 补偿)."""
+    __tablename__ = "compensation_batches"
+    __table_args__ = (Index("uq_compensation_batch_scheme_year", "scheme_id", "year", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    no: Mapped[str] = mapped_column(String(30), unique=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("schemes.id"), index=True)
+    year: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20))
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    publicity_from: Mapped[date | None] = mapped_column(Date)
+    publicity_until: Mapped[date | None] = mapped_column(Date)
+    publicity_where: Mapped[str | None] = mapped_column(String(300))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    scheme = relationship("Scheme")
+    claims: Mapped[list[CompensationClaim]] = relationship(order_by="CompensationClaim.id")
+    objections: Mapped[list[BatchObjection]] = relationship(back_populates="batch", order_by="BatchObjection.id")
+
+    @property
+    def status_label(self) -> str:
+        return str(BATCH_STATUS_LABELS.get(self.status, self.status))
+
+    def can_view(self, user) -> bool:
+        org = user.organisation
+        if org.kind == "admin":
+            return True
+        if org.kind == "bank":
+            return any(c.bank_id == org.id for c in self.claims)
+        if org.kind == "enterprise":
+            return False
+        return self.scheme.member(org.id) is not None
+
+
+class BatchObjection(db.Model):
+    """An objection raised during a batch's publicity (公示), recorded by the office and resolved with a reason."""
+    __tablename__ = "compensation_batch_objections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("compensation_batches.id"), index=True)
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("compensation_claims.id"))
+    received_on: Mapped[date] = mapped_column(Date)
+    objector: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    resolution: Mapped[str | None] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    batch: Mapped[CompensationBatch] = relationship(back_populates="objections")
+    claim = relationship("CompensationClaim")
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+
+    @property
+    def status_label(self) -> str:
+        return str(OBJECTION_STATUS_LABELS.get(self.status, self.status))

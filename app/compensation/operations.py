@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from app.accounts.models import Sector
 from app.applications.models import Attachment
 from app.compensation import rules
 from app.compensation.models import (MATERIAL_KINDS, OPEN_STATUSES, RECOVERY_KINDS, SUBJECT, CompensationClaim,
@@ -21,20 +22,23 @@ from app.compensation.models import (MATERIAL_KINDS, OPEN_STATUSES, RECOVERY_KIN
 from app.core import audit, uploads
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import N_, _, in_source_language
-from app.core.money import yuan
+from app.core.i18n import N_, _, in_source_language, name_param, stored
+from app.core.money import fmt_yuan, yuan
 from app.core.sequences import reference_no
 from app.core.timeutil import now, today
 from app.core.workdays import calendar
+from app.credit import sources as credit_sources
 from app.fund import operations as fund_ops, thresholds
 from app.loans.models import CLASSIFICATIONS, Loan
+from app.notifications.messages import pack
+from app.notifications.operations import notify_org
 from app.policies import bindings
 from app.policies.models import SchemeMember
 from app.workflow import engine
 from app.workflow.models import HumanTask
 
 ZERO = Decimal("0.00")
-FUND_OUT_STATUSES = ("in_review", "letter_pending", "disbursing", "settled")
+FUND_OUT_STATUSES = ("in_review", "letter_pending", "disbursing", "settled", "publicity")
 
 
 class OperationError(DomainError):
@@ -91,13 +95,19 @@ def fund_money_out(claim: CompensationClaim) -> bool:
     return claim.advance_paid_at is not None or (claim.paid_at is not None and (claim.payout_amount or 0) > 0)
 
 
+def loan_params(loan: Loan):
+    """The parameters the loan was approved under (``Loan.policy_version``), never the scheme's
+    current ones: an edit of the scheme after approval does not change what the loan gets."""
+    return loan.scheme.params_of_version(loan.policy_version)
+
+
 def existing_claim(loan_id: int) -> CompensationClaim | None:
     return db.session.scalar(select(CompensationClaim).where(CompensationClaim.active_loan_id == loan_id))
 
 
 def eligibility_problems(claim: CompensationClaim, loan: Loan) -> list[str]:
     """Why a loan gets no compensation under its policy (empty: eligible)."""
-    params = claim.scheme.params
+    params = loan_params(loan)
     reasons = []
     if not loan.eligible:
         failed = [g.get("message", "") for g in loan.eligibility if not g.get("passed", True)]
@@ -106,8 +116,10 @@ def eligibility_problems(claim: CompensationClaim, loan: Loan) -> list[str]:
     if params.first_loan_only and app_ is not None and not app_.first_loan:
         reasons.append("政策仅补偿首贷，该笔贷款不是企业首贷")
     required = params.require_credit_rating
-    if required and app_ is not None and not rules.rating_at_least(app_.credit_rating, required):
-        reasons.append(f"企业信用等级 {app_.credit_rating or '无'} 低于政策要求的 {required} 级")
+    if required:    # the rating loaded from the source units on the day the loan was made, not the firm's form
+        rating = credit_sources.facts_of(loan.enterprise, loan.disbursed_on).rating
+        if not rules.rating_at_least(rating, required):
+            reasons.append(f"企业信用等级 {rating or '无'} 低于政策要求的 {required} 级")
     for o in claim.opinions:
         if o.violation:
             reasons.append("联席会议认定银行或其从业人员违反法律法规或内部管理制度（不属于补偿范围）")
@@ -126,6 +138,18 @@ def _task_and_claim(task_id: int, user, form_key: str) -> tuple[HumanTask, Compe
     claim = db.session.get(CompensationClaim, ht.subject_id)
     db.session.refresh(claim)
     return ht, claim
+
+
+def tell_bank(claim: CompensationClaim, event, kind: str, title: str, body: str = "", **args) -> None:
+    """Notify the claiming bank (inbox and e-mail) in this transaction, once per timeline event."""
+    db.session.flush()
+    notify_org(claim.bank_id, f"event:{event.id}", kind, title, body, f"/compensation/{claim.id}",
+               pack({"no": claim.no, "loan": claim.loan.no, **args}))
+
+
+def tell_bank_paid(claim: CompensationClaim, event, amount: Decimal) -> None:
+    tell_bank(claim, event, "payout", N_("补偿案件 {no} 已拨付 {amount} 元"),
+              N_("风险补偿基金已就贷款 {loan} 拨付 {amount} 元"), amount=f"{amount:,}")
 
 
 def _touch(claim: CompensationClaim, status: str | None = None) -> None:
@@ -165,7 +189,7 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
     if principal > loan.outstanding_principal:
         raise OperationError(_("逾期本金不能超过贷款余额 {amount} 元").format(amount=loan.outstanding_principal), "overdue_principal")
     scheme = loan.scheme
-    params = scheme.params
+    params = loan_params(loan)
     claim = CompensationClaim(
         no=reference_no("BC"), loan_id=loan.id, active_loan_id=loan.id, scheme_id=scheme.id, bank_id=loan.bank_id,
         status="recovering", overdue_on=data.overdue_on, overdue_principal=principal,
@@ -201,21 +225,35 @@ def report_overdue(user, loan_id: int, data: OverdueReport) -> CompensationClaim
     payer = scheme.member_orgs(params.advance_payer_role or "guarantee") or finance
     gov = scheme.member_orgs(params.advance_approver_role or "financial_office")
     members = scheme.member_orgs(*params.joint_meeting_roles)
-    if not finance or not finoffice or not members:
+    if not finance or not finoffice or (not members and params.batch is None):   # a batch names its own units
         raise OperationError(_("该政策未配置财政局、金融办或联席会议成员单位，请联系管理员"))
     instance = bindings.start_for(scheme, "compensation", SUBJECT, claim.id, {
-        "title": f"{claim.no} · {loan.enterprise.name} · 逾期本金 {principal:,} 元",
+        "title": stored(N_("{no} · {firm} · 逾期本金 {amount} 元"), no=claim.no, firm=name_param(loan.enterprise),
+                        amount=fmt_yuan(principal)),
         "claim_id": claim.id, "scheme_id": scheme.id, "bank_org_id": loan.bank_id,
         "advance_requested": claim.advance_requested,
         "finance_org_id": finance[0].id, "finoffice_org_id": finoffice[0].id,
         "gov_org_id": (gov or finoffice)[0].id, "payer_org_id": payer[0].id if payer else finance[0].id,
         "joint_members": [o.id for o in members], "joint_meeting_rule": params.joint_meeting_rule,
+        # the relevant department (凌源 art.17(1)) and the step deadlines the preset gives (defaults)
+        "dept_org_id": _department_of(loan),
+        "reviewer_org_id": (scheme.member_orgs(params.advance_reviewer_role or "finance_bureau") or finance)[0].id,
+        **{f"due_{k}": v for k, v in (params.batch.step_working_days if params.batch else {}).items()},
     })
     claim.instance_id = instance.id
     db.session.flush()
     if previous_class != loan.classification:
         _after_classified(loan)
     return claim
+
+
+def _department_of(loan: Loan) -> int | None:
+    """The department of the firm's sector, which signs the bank's application form (凌源 art.17(1))."""
+    app_ = loan.application
+    if app_ is not None and app_.department_id:
+        return app_.department_id
+    sector = db.session.get(Sector, loan.sector_id) if loan.sector_id else None
+    return sector.department_id if sector is not None else None
 
 
 # ------------------------------------------------------------------ 2. advance (江津; 凌源 实施方案)
@@ -252,10 +290,12 @@ def advance_pay(task_id: int, user, note: str) -> CompensationClaim:
     if amount <= 0:
         raise OperationError(_("先行代偿金额为零，无需拨付"))
     _post(claim, "advance", amount, f"comp-{claim.id}-advance", user,
-          f"{claim.no} 先行代偿 {claim.loan.no}")
+          stored(N_("{no} 先行代偿 {loan}"), no=claim.no, loan=claim.loan.no))
     claim.advance_paid_at = now()
     _touch(claim, "recovering")
-    audit.record(SUBJECT, claim.id, "advance_paid", user, (note or "").strip(), details={"amount": str(amount)})
+    ev = audit.record(SUBJECT, claim.id, "advance_paid", user, (note or "").strip(), details={"amount": str(amount)})
+    tell_bank(claim, ev, "payout", N_("补偿案件 {no} 已先行代偿 {amount} 元"),
+              N_("风险补偿资金已就贷款 {loan} 先行代偿 {amount} 元"), amount=f"{amount:,}")
     engine.complete(ht.id, user, {"advance_paid": str(amount)})
     _after_payout(claim.scheme_id)
     return claim
@@ -301,7 +341,7 @@ def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, n
     db.session.refresh(claim)
     details = {"amount": str(amount), "kind": in_source_language(RECOVERY_KINDS[kind])}
     if rec.after_payout:
-        params = claim.scheme.params
+        params = loan_params(claim.loan)
         share, _src = rules.fund_share(params, claim.loan.product)
         comp = rules.recovery_return(params, share, recovered_total(claim, True), costs_total(claim, True),
                                      returned_total(claim), amount)
@@ -313,7 +353,7 @@ def record_recovery(user, claim_id: int, kind: str, received_on: date, amount, n
             rec.fund_return_computation_json = json.dumps(comp.to_dict(), ensure_ascii=False)
             if ret > 0:
                 _post(claim, "recovery_return", ret, f"comp-{claim.id}-recovery-{rec.id}", user,
-                      f"{claim.no} 代偿后追回款返还基金")
+                      stored(N_("{no} 代偿后追回款返还基金"), no=claim.no))
             details["fund_return"] = str(ret)
     claim.updated_at = now()
     audit.record(SUBJECT, claim.id, "recovery_recorded", user, rec.note, details=details)
@@ -423,7 +463,7 @@ def compute_claim(claim: CompensationClaim) -> rules.Computation:
         recovered=recovered_total(claim), costs=costs_total(claim),
         advanced=(claim.advance_amount or ZERO) if claim.advance_paid_at else ZERO,
         returned=returned_total(claim), bank_paid_so_far=bank_compensated_so_far(claim))
-    return rules.claim_amount(claim.scheme.params, facts)
+    return rules.claim_amount(loan_params(loan), facts)
 
 
 @dataclass
@@ -437,7 +477,7 @@ class ClaimInput:
 def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], written: list[str]) -> CompensationClaim:
     ht, claim = _task_and_claim(task_id, user, "comp_claim")
     loan = claim.loan
-    params = claim.scheme.params
+    params = loan_params(loan)
     if data.classification not in CLASSIFICATIONS:
         raise OperationError(_("请选择五级分类"), "classification")
     if params.claimable_when == "loss_class" and data.classification != "loss":
@@ -485,7 +525,7 @@ def submit_claim(task_id: int, user, data: ClaimInput, files: dict[str, list], w
         claim.active_loan_id = None
         _touch(claim, "ineligible")
     else:
-        _touch(claim, "in_review")
+        _touch(claim, "dept_opinion" if params.batch is not None else "in_review")
     audit.record(SUBJECT, claim.id, "claim_submitted", user, claim.claim_note, details={
         "round": claim.review_round, "final_loss": str(loss), "payout": str(claim.payout_amount),
         "not_eligible": problems})
@@ -505,8 +545,12 @@ def attachments_of(claim_id: int) -> list[Attachment]:
 
 # ------------------------------------------------------------------ 5. joint review
 
-def joint_review(task_id: int, user, decision: str, opinion: str, violation: bool = False) -> CompensationClaim:
-    ht, claim = _task_and_claim(task_id, user, "comp_joint_review")
+def joint_review(task_id: int, user, decision: str, opinion: str, violation: bool = False,
+                 form_key: str = "comp_joint_review") -> CompensationClaim:
+    """One member's opinion in a review round (江津: the settlement with 区财政, ``comp_settlement``)."""
+    if form_key not in ("comp_joint_review", "comp_settlement"):
+        raise OperationError(_("该待办不是审核步骤"))
+    ht, claim = _task_and_claim(task_id, user, form_key)
     opinion = (opinion or "").strip()
     if decision not in ("approve", "return", "reject"):
         raise OperationError(_("请选择审核意见"), "decision")
@@ -516,8 +560,8 @@ def joint_review(task_id: int, user, decision: str, opinion: str, violation: boo
         raise OperationError(_("认定违规时审核意见应为不予补偿"), "decision")
     db.session.add(ReviewOpinion(claim_id=claim.id, round=claim.review_round, org_id=user.organisation_id,
                                  user_id=user.id, decision=decision, violation=violation, opinion=opinion, at=now()))
-    audit.record(SUBJECT, claim.id, f"review_{decision}", user, opinion,
-                 details={"round": claim.review_round, "org": user.organisation.name, "violation": violation})
+    ev = audit.record(SUBJECT, claim.id, f"review_{decision}", user, opinion,
+                      details={"round": claim.review_round, "org": user.organisation.name, "violation": violation})
     result = engine.complete(ht.id, user, {"review_decision": decision})
     db.session.flush()
     db.session.refresh(claim)
@@ -525,6 +569,8 @@ def joint_review(task_id: int, user, decision: str, opinion: str, violation: boo
         return claim   # other members still to sign
     if _open_task(claim, "claim_submit") is not None:
         _touch(claim, "returned")
+        tell_bank(claim, ev, "returned", N_("补偿案件 {no} 被退回补正"),
+                  N_("审核意见：{opinion}"), opinion=opinion)
         return claim
     if _open_task(claim, "payout_letter") is not None:
         _touch(claim, "letter_pending")
@@ -550,7 +596,7 @@ def _settle(claim: CompensationClaim, user) -> None:
     """Close the case: the payout was made (or none was due); a negative balance goes back to the fund."""
     if claim.settle_return_amount and claim.settle_return_amount > 0:
         _post(claim, "recovery_return", claim.settle_return_amount, f"comp-{claim.id}-settle", user,
-              f"{claim.no} 据实清算，银行退回多代偿部分")
+              stored(N_("{no} 据实清算，银行退回多代偿部分"), no=claim.no))
     claim.settled_at = now()
     claim.loan.status = "compensated"
     _touch(claim, "settled")
@@ -561,8 +607,12 @@ def _settle(claim: CompensationClaim, user) -> None:
 
 # ------------------------------------------------------------------ 6. payout letter and disbursement
 
-def issue_letter(task_id: int, user, letter_no: str, note: str = "") -> CompensationClaim:
-    ht, claim = _task_and_claim(task_id, user, "comp_payout_letter")
+def issue_letter(task_id: int, user, letter_no: str, note: str = "",
+                 form_key: str = "comp_payout_letter") -> CompensationClaim:
+    """The payout letter (黔江: 金融办), or 区政府's approval of the withdrawal (江津, ``comp_withdrawal_approve``)."""
+    if form_key not in ("comp_payout_letter", "comp_withdrawal_approve"):
+        raise OperationError(_("该待办不是拨付审批步骤"))
+    ht, claim = _task_and_claim(task_id, user, form_key)
     letter_no = (letter_no or "").strip()
     if not letter_no:
         raise OperationError(_("请填写拨付函文号"), "letter_no")
@@ -571,7 +621,7 @@ def issue_letter(task_id: int, user, letter_no: str, note: str = "") -> Compensa
     engine.complete(ht.id, user, {"letter_no": letter_no})
     db.session.flush()
     task = _open_task(claim, "disburse")
-    days = claim.scheme.params.payout_working_days
+    days = loan_params(claim.loan).payout_working_days
     due = calendar().deadline(claim.letter_issued_at, days)
     if task is not None:
         task.due_at = due
@@ -609,11 +659,12 @@ def disburse(task_id: int, user, note: str = "") -> CompensationClaim:
         names = _("、").join(_("{no}（司法追偿结束于 {day}）").format(no=c.no, day=c.recovery_ended_on) for c in ahead)
         raise OperationError(_("基金余额 {balance} 元不足以支付全部已核准的补偿，须按司法追偿结束时间先后拨付："
                                "请先拨付 {names}").format(balance=f"{balance:,}", names=names))
-    _post(claim, "payout", amount, f"comp-{claim.id}-payout", user, f"{claim.no} 风险补偿拨付 {claim.loan.no}")
+    _post(claim, "payout", amount, f"comp-{claim.id}-payout", user, stored(N_("{no} 风险补偿拨付 {loan}"), no=claim.no, loan=claim.loan.no))
     claim.paid_at = now()
     claim.paid_late = bool(claim.payout_due_at and claim.paid_at > claim.payout_due_at)
-    audit.record(SUBJECT, claim.id, "disbursed", user, (note or "").strip(), details={
+    ev = audit.record(SUBJECT, claim.id, "disbursed", user, (note or "").strip(), details={
         "amount": str(amount), "late": claim.paid_late})
+    tell_bank_paid(claim, ev, amount)
     engine.complete(ht.id, user, {"disbursed": str(amount)})
     _settle(claim, user)
     _after_payout(claim.scheme_id)

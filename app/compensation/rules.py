@@ -12,7 +12,7 @@ from decimal import Decimal
 from app.core.errors import DomainError
 from app.core.i18n import N_
 from app.core.money import ROUNDING_LABELS, round_fen
-from app.policies.params import Product, SchemeParams
+from app.policies.params import Product, SchemeParams, rating_at_least as params_rating_at_least
 from app.workflow.sandbox import helper
 
 ZERO = Decimal("0.00")
@@ -85,7 +85,7 @@ def _share_line(c: Computation, params: SchemeParams, product: str | None) -> De
         c.add("fund_share", N_("基金分担比例（政策分担比例）"), share, pct(share), "ratio")
     else:
         c.add("fund_share", N_("基金分担比例（产品“{product}”分担比例）"), share, pct(share), "ratio",
-              product=source.name)
+              product={"name": source.name, "name_en": source.name_en or ""})
     return share
 
 
@@ -104,6 +104,24 @@ def advance_amount(params: SchemeParams, product: str, overdue_principal: Decima
     c.result = str(adv)
     c.results = {"advance": str(adv)}
     return c
+
+
+def _three_way_lines(c: Computation, prod: Product, loss: Decimal, fund_due: Decimal) -> None:
+    """永川 担保贷: what the fund does not bear is shared by the guarantee company and the bank at the
+    product's ratios (data; no default).  The guarantee company's part is rounded by the scheme's rule;
+    the bank bears the rest, so the three parts add up to the loss to the fen."""
+    if prod.bank_share is None or prod.guarantee_share is None:
+        raise DomainError(f"政策未规定产品 {prod.name} 的银行和担保公司分担比例")   # a policy gap, shown to the user
+    c.add("bank_share", N_("银行分担比例（产品“{product}”）"), prod.bank_share, pct(prod.bank_share), "ratio",
+          product=prod.name)
+    c.add("guarantee_share", N_("担保公司分担比例（产品“{product}”）"), prod.guarantee_share,
+          pct(prod.guarantee_share), "ratio", product=prod.name)
+    raw = loss * prod.guarantee_share
+    guarantee = min(round_fen(raw, c.rounding), loss - fund_due)
+    c.add("guarantee_bears", N_("担保公司承担"), guarantee,
+          f"{loss} × {pct(prod.guarantee_share)} = {raw}，{c.rounding_label}")
+    c.add("bank_bears", N_("银行承担"), loss - fund_due - guarantee, f"{loss} − {fund_due} − {guarantee}")
+    c.results["guarantee_bears"] = str(guarantee)
 
 
 def nets_costs(params: SchemeParams) -> bool:
@@ -156,7 +174,10 @@ def claim_amount(params: SchemeParams, f: ClaimFacts) -> Computation:
         if due > left:
             due = left
             c.add("fund_due_bank_capped", N_("按累计上限调整后基金应分担"), due)
-    c.add("bank_bears", N_("银行承担"), loss - due, f"{loss} − {due}")
+    if (prod := params.product(f.product)) is not None and prod.three_way:
+        _three_way_lines(c, prod, loss, due)
+    else:
+        c.add("bank_bears", N_("银行承担"), loss - due, f"{loss} − {due}")
     net = due
     if f.advanced:
         c.add("advanced", N_("已先行代偿"), f.advanced)
@@ -168,7 +189,7 @@ def claim_amount(params: SchemeParams, f: ClaimFacts) -> Computation:
     if net < 0:
         c.add("bank_refund", N_("银行应退回基金"), -net)
     c.result = str(net)
-    c.results = {"final_loss": str(loss), "fund_due": str(due), "net": str(net)}
+    c.results.update({"final_loss": str(loss), "fund_due": str(due), "net": str(net)})
     return c
 
 
@@ -206,16 +227,7 @@ def recovery_return(params: SchemeParams, ratio_share: Decimal | None, recovered
     return c
 
 
-RATING_ORDER = ["AAA", "AA+", "AA", "AA-", "A+", "A", "A-", "BBB+", "BBB", "BBB-", "BB", "B", "CCC", "CC", "C", "D"]
-
-
-def rating_at_least(rating: str | None, required: str) -> bool:
-    if not rating:
-        return False
-    r, q = rating.strip().upper(), required.strip().upper()
-    if r not in RATING_ORDER or q not in RATING_ORDER:
-        return False
-    return RATING_ORDER.index(r) <= RATING_ORDER.index(q)
+rating_at_least = params_rating_at_least   # one scale everywhere (app/policies/params.py RATINGS)
 
 
 @helper("joint_review_outcome")

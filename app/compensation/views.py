@@ -9,19 +9,22 @@ from sqlalchemy import select
 
 import app.compensation.handlers  # noqa: F401  (registers the task pages and forms)
 from app.applications.models import Attachment
-from app.compensation import operations as ops
+from app.compensation import batches as batch_ops, operations as ops
 from app.compensation.handlers import days_left
-from app.compensation.models import MATERIAL_KINDS, OPEN_STATUSES, SUBJECT, CompensationClaim
+from app.compensation.models import (BATCH_SUBJECT, MATERIAL_KINDS, OPEN_STATUSES, SUBJECT, BatchObjection,
+                                     CompensationBatch, CompensationClaim)
 from app.core import audit, transaction, uploads
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import _, localname
 from app.core.timeutil import now, today
-from app.core.validation import integer_problem
 from app.loans.models import CLASSIFICATIONS, Loan
+from app.registers import views as registers
 from app.workflow.models import HumanTask
 from app.workflow.views import register_subject
-from forms.compensation import LitigationCostForm, OverdueReportForm, RecoveryForm
+from app.policies.models import Scheme, SchemeMember
+from forms.compensation import (LitigationCostForm, ObjectionForm, ObjectionResolveForm, OpenBatchForm,
+                                OverdueReportForm, RecoveryForm)
 
 bp = Blueprint("compensation", __name__, url_prefix="/compensation")
 
@@ -36,12 +39,8 @@ def _visible_or_404(claim_id: int) -> CompensationClaim:
 @bp.route("/")
 @login_required
 def index():
-    q = ops.visible_claims(current_user)
-    loan_id = request.args.get("loan", type=int)
-    if loan_id and integer_problem(loan_id) is None:
-        q = q.where(CompensationClaim.loan_id == loan_id)
-    claims = list(db.session.scalars(q.limit(500)))
-    return render_template("compensation/index.html", claims=claims)
+    """The claims register (filters, pages, Excel): app/registers."""
+    return registers.render("claims", "compensation.index")
 
 
 @bp.route("/report/<int:loan_id>", methods=["GET", "POST"])
@@ -214,8 +213,130 @@ def dashboard():
                            now=at)
 
 
+# ------------------------------------------------------------------ yearly batches (凌源 办法 art.17)
+
+def _office_schemes():
+    """Batch schemes in which the user's organisation is the leading-group office."""
+    rows = db.session.scalars(select(Scheme).join(SchemeMember, SchemeMember.scheme_id == Scheme.id).where(
+        SchemeMember.organisation_id == current_user.organisation_id).order_by(Scheme.id))
+    return [s for s in dict.fromkeys(rows) if s.params.batch is not None
+            and s.member(current_user.organisation_id, s.params.batch.office_role) is not None]
+
+
+def _open_batch_form():
+    schemes = _office_schemes()
+    if not schemes:
+        return None
+    form = OpenBatchForm()
+    form.scheme_id.choices = [(s.id, localname(s)) for s in schemes]
+    if not form.is_submitted():
+        form.year.data = today().year
+    return form
+
+
+def _batches_page(form, status=200):
+    rows = list(db.session.scalars(batch_ops.visible_batches(current_user).limit(200)))
+    return render_template("compensation/batches.html", rows=rows, form=form), status
+
+
+@bp.route("/batches", methods=["GET", "POST"])
+@login_required
+def batches():
+    form = _open_batch_form()
+    if request.method == "POST":
+        if form is None:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                b = batch_ops.open_batch(current_user, form.scheme_id.data, form.year.data)
+            except DomainError as exc:
+                transaction.rollback()
+                _field_error(form, exc)
+            else:
+                flash(_("已汇总 {y} 年度批次 {no}，共 {n} 笔").format(y=b.year, no=b.no, n=len(b.claims)), "success")
+                return redirect(url_for("compensation.batch", batch_id=b.id))
+        return _batches_page(form, 400)
+    return _batches_page(form)
+
+
+def _batch_or_404(batch_id: int) -> CompensationBatch:
+    b = db.session.get(CompensationBatch, batch_id)
+    if b is None or not b.can_view(current_user):
+        abort(404)
+    return b
+
+
+def _may_handle(b: CompensationBatch) -> bool:
+    rules = b.scheme.params.batch
+    return rules is not None and b.scheme.member(current_user.organisation_id, rules.office_role) is not None
+
+
+def _objection_form(b, formdata=True):
+    form = ObjectionForm() if formdata else ObjectionForm(formdata=None)
+    form.claim_id.choices = [(0, _("（整个批次）"))] + [(c.id, c.no) for c in batch_ops.included(b)]
+    if form.received_on.data is None:
+        form.received_on.data = today()
+    return form
+
+
+def _batch_page(b, objection_form=None, resolve_form=None, status=200):
+    handle = _may_handle(b)
+    return render_template("compensation/batch.html", batch=b, events=audit.timeline(BATCH_SUBJECT, b.id),
+                           may_handle=handle, objection_form=objection_form or _objection_form(b, False),
+                           resolve_form=resolve_form or ObjectionResolveForm(formdata=None)), status
+
+
+@bp.route("/batches/<int:batch_id>")
+@login_required
+def batch(batch_id):
+    return _batch_page(_batch_or_404(batch_id))
+
+
+@bp.route("/batches/<int:batch_id>/objections", methods=["POST"])
+@login_required
+def objection_add(batch_id):
+    b = _batch_or_404(batch_id)
+    if not _may_handle(b):
+        abort(403)
+    form = _objection_form(b)
+    if form.validate_on_submit():
+        try:
+            batch_ops.record_objection(current_user, b.id, form.claim_id.data or None, form.received_on.data,
+                                       form.objector.data, form.content.data)
+        except DomainError as exc:
+            transaction.rollback()
+            _field_error(form, exc)
+        else:
+            flash(_("已登记公示异议"), "success")
+            return redirect(url_for("compensation.batch", batch_id=b.id))
+    return _batch_page(_batch_or_404(batch_id), objection_form=form, status=400)
+
+
+@bp.route("/batches/<int:batch_id>/objections/<int:objection_id>", methods=["POST"])
+@login_required
+def objection_resolve(batch_id, objection_id):
+    b = _batch_or_404(batch_id)
+    if not _may_handle(b):
+        abort(403)
+    obj = db.session.get(BatchObjection, objection_id)
+    if obj is None or obj.batch_id != b.id:
+        abort(404)
+    form = ObjectionResolveForm()
+    if form.validate_on_submit():
+        try:
+            batch_ops.resolve_objection(current_user, obj.id, form.decision.data == "upheld", form.reason.data)
+        except DomainError as exc:
+            transaction.rollback()
+            _field_error(form, exc)
+        else:
+            flash(_("已处理公示异议"), "success")
+            return redirect(url_for("compensation.batch", batch_id=b.id))
+    return _batch_page(_batch_or_404(batch_id), resolve_form=form, status=400)
+
+
 def _register_diagram_access():
     register_subject(SUBJECT, lambda i: db.session.get(CompensationClaim, i))
+    register_subject(BATCH_SUBJECT, lambda i: db.session.get(CompensationBatch, i))
 
 
 _register_diagram_access()

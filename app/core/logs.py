@@ -31,6 +31,7 @@ from sqlalchemy import inspect
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 _FIELDS = ("request_id", "user_id", "org_id")
+_LOG_USER = "zx.log_user"
 access_log = logging.getLogger("app.access")
 
 
@@ -50,24 +51,34 @@ def current_context() -> tuple[str, str, str]:
     return (task or "-"), "-", "-"
 
 
+def remember_user(user) -> None:
+    """Keep the ids of the request's user for its log lines (called when the session's user is
+    loaded or logs in): after the commit its attributes are expired, and a log line must not reload them."""
+    if has_request_context():
+        # on the WSGI environ, not on ``g``: tests reuse one app context (and its ``g``) for many requests
+        request.environ[_LOG_USER] = (str(user.id), str(user.organisation_id))
+
+
 def _user_ids() -> tuple[str, str]:
     """The logged-in user's ids, read without touching the database (a log line must never query)."""
-    cached = g.get("_log_user")
+    cached = request.environ.get(_LOG_USER)
     if cached:
         return cached
     user = g.get("_login_user")             # Flask-Login's user, once a view has loaded it
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None:
         return "-", "-"
     try:
         state = inspect(user)
-        loaded = state.dict
-        user_id = loaded.get("id") or (state.identity[0] if state.identity else None)
-        org_id = loaded.get("organisation_id")
     except Exception:                       # not a mapped object (anonymous, a test double)
         return "-", "-"
+    loaded = state.dict                     # what is loaded: expired attributes are not read
+    if loaded.get("active") is False:
+        return "-", "-"
+    user_id = loaded.get("id") or (state.identity[0] if state.identity else None)
+    org_id = loaded.get("organisation_id")
     ids = (str(user_id) if user_id is not None else "-", str(org_id) if org_id is not None else "-")
     if org_id is not None:
-        g._log_user = ids
+        request.environ[_LOG_USER] = ids
     return ids
 
 

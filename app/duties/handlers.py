@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from app.core import audit
 from app.core.i18n import N_, _
+from app.credit import sources as credit_sources
 from app.duties import operations as ops
 from app.tasks.registry import TaskHandler, register
 from forms.duties import CreditDataUploadForm, MonthlyFilingForm
@@ -22,6 +23,7 @@ def _filing_prepare(form, ht, user):
 def _filing_context(ht, user):
     ctx = _context(ht, user)
     ctx["loans"] = ops.period_loans(ctx["duty"])
+    ctx["book"] = ops.book_coverage(ctx["duty"])
     return ctx
 
 
@@ -31,15 +33,19 @@ def _filing_submit(form, ht, user, written):
     return _("{period} 月度项目备案与统计已报送").format(period=duty.period)
 
 
+def _upload_context(ht, user):
+    ctx = _context(ht, user)
+    ctx["category"] = credit_sources.unit_category(ctx["duty"].org_id)
+    return ctx
+
+
 def _upload_submit(form, ht, user, written):
-    from flask import request
-    files = [(f.filename, f.read()) for f in request.files.getlist(form.files.name) if f and f.filename]
-    duty = ops.submit_credit_data(ht.id, user, ops.CreditDataInput(form.record_count.data, form.note.data or ""),
-                                  files, written)
-    return _("{period} 信用信息已上传").format(period=duty.period)
+    f = form.file.data
+    duty = ops.submit_credit_data(ht.id, user, f.filename or "", f.read(), form.note.data or "")
+    return _("{period} 信用信息已载入 {n} 条").format(period=duty.period, n=duty.result["record_count"])
 
 
 register(TaskHandler("monthly_filing", MonthlyFilingForm, N_("月度项目备案与统计"),
                      "duties/monthly_filing.html", _filing_prepare, _filing_context, _filing_submit))
 register(TaskHandler("credit_data_upload", CreditDataUploadForm, N_("季度信用信息采集"),
-                     "duties/credit_data_upload.html", lambda f, h, u: None, _context, _upload_submit))
+                     "duties/credit_data_upload.html", lambda f, h, u: None, _upload_context, _upload_submit))

@@ -11,7 +11,11 @@ from app.core.i18n import N_
 from app.core.timeutil import now
 from app.core.types import UTCDateTime
 
-KIND_LABELS = {"monthly_filing": N_("月度项目备案与统计"), "credit_data": N_("季度信用信息采集")}  # shown as _(label)
+KIND_LABELS = {"monthly_filing": N_("月度项目备案与统计"), "credit_data": N_("季度信用信息采集"),   # shown as _(label)
+               # reports routed as duties (app/reports/operations.py)
+               "monthly_statistics": N_("月度成果统计表（报人民银行）"),
+               "jiangjin_monthly": N_("增信贷月度收放情况（报财政局、人民银行、银保监）"),
+               "quarterly_bulletin": N_("季度通报（金管办成员单位联席会）")}
 
 
 class Duty(db.Model):

@@ -9,7 +9,8 @@ when the job happened to run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -18,15 +19,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Organisation, OrgKind
-from app.applications.operations import _store_files, check_files
 from app.core import audit
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import N_, _, name_param, stored
 from app.core.money import yuan
 from app.core.timeutil import SHANGHAI, local, now
 from app.core.workdays import calendar
-from app.duties.models import Duty
+from app.credit import sources as credit_sources
+from app.duties.models import KIND_LABELS, Duty
+from app.loanbook import operations as book_ops
 from app.loans.models import Loan
 from app.notifications.operations import notify, users_of_org
 from app.policies.models import Scheme, SchemeMember
@@ -115,9 +117,20 @@ def _create(key: str, kind: str, period: Period, org: Organisation, scheme: Sche
     audit.record(SUBJECT, duty.id, "duty_created", None, details={"period": period.code, "org": org.name})
     link = f"/tasks/{tasks[0].id}" if tasks else None
     notify(users_of_org(org.id), f"duty:{key}", "duty", title,
-           f"期限：{local(period.due_at).strftime('%Y-%m-%d')}", link)
+           stored(N_("期限：{due}"), due=local(period.due_at).strftime("%Y-%m-%d")), link)
     db.session.commit()
     return duty
+
+
+create_duty = _create      # the reports' duties (app/reports/operations.py) are opened the same way
+
+
+def monthly_key(period: Period, scheme_id: int, org_id: int) -> str:
+    return f"monthly_filing:{period.code}:s{scheme_id}:o{org_id}"
+
+
+def credit_data_key(period: Period, org_id: int) -> str:
+    return f"credit_data:{period.code}:o{org_id}"
 
 
 def create_monthly_filing_duties(at: datetime) -> list[Duty]:
@@ -131,11 +144,12 @@ def create_monthly_filing_duties(at: datetime) -> list[Duty]:
         .order_by(SchemeMember.scheme_id, SchemeMember.organisation_id)).all()
     created = []
     for scheme_id, org_id in rows:
-        key = f"monthly_filing:{period.code}:s{scheme_id}:o{org_id}"
+        key = monthly_key(period, scheme_id, org_id)
         if db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
             continue
         scheme, org = db.session.get(Scheme, scheme_id), db.session.get(Organisation, org_id)
-        title = f"{period.code} 月度项目备案与统计 · {scheme.name} · {org.name}"
+        title = stored(N_("{period} 月度项目备案与统计 · {scheme} · {org}"), period=period.code, scheme=name_param(scheme),
+                       org=name_param(org))
         d = _create(key, "monthly_filing", period, org, scheme, "monthly_filing", title,
                     {"bank_org_id": org.id})
         if d:
@@ -151,8 +165,8 @@ def create_credit_data_duties(at: datetime) -> list[Duty]:
                                    .order_by(Organisation.id)))
     created = []
     for org in orgs:
-        key = f"credit_data:{period.code}:o{org.id}"
-        title = f"{period.code} 季度信用信息采集 · {org.name}"
+        key = credit_data_key(period, org.id)
+        title = stored(N_("{period} 季度信用信息采集 · {org}"), period=period.code, org=name_param(org))
         d = _create(key, "credit_data", period, org, None, "credit_data_collection", title,
                     {"source_org_id": org.id})
         if d:
@@ -187,6 +201,11 @@ def period_loans(duty: Duty) -> list[Loan]:
         Loan.disbursed_on >= start, Loan.disbursed_on < end).order_by(Loan.disbursed_on, Loan.id)))
 
 
+def book_coverage(duty: Duty) -> book_ops.Coverage:
+    """The bank's loan book for the duty's month, for the scheme: what is reported, what is missing."""
+    return book_ops.coverage(duty.org_id, duty.period, duty.scheme_id)
+
+
 def loan_totals(loans: list[Loan]) -> tuple[int, int, Decimal]:
     eligible = [l for l in loans if l.eligible]
     return len({l.enterprise_id for l in eligible}), len(eligible), sum((l.amount for l in eligible), Decimal("0.00"))
@@ -213,29 +232,31 @@ def submit_monthly_filing(task_id: int, user, data: MonthlyFilingInput) -> Duty:
     duty = _check_actor(ht, user)
     if not data.confirmed:
         raise DutyError(_("请确认上月政策内贷款清单"), "confirmed")
+    book = book_coverage(duty)
+    if not book.complete:
+        raise DutyError(_("{period} 月度贷款台账尚缺 {n} 笔贷款（{nos}），请先报送").format(
+            period=duty.period, n=len(book.missing), nos="、".join(l.no for l in book.missing[:10])))
     loans = period_loans(duty)
     result = {"loan_ids": [l.id for l in loans], "loan_nos": [l.no for l in loans],
               "firm_count": data.firm_count, "loan_count": data.loan_count,
-              "total_amount": str(yuan(data.total_amount)), "note": data.note.strip()}
+              "total_amount": str(yuan(data.total_amount)), "note": data.note.strip(),
+              "loan_book_rows": len(book.reported),
+              "loan_book_outstanding": str(sum((r.outstanding_principal for r in book.reported), Decimal("0.00")))}
     engine.complete(task_id, user, {"filing": result})
     _finish(duty, user, result, "monthly_filed")
     return duty
 
 
-@dataclass
-class CreditDataInput:
-    record_count: int
-    note: str = ""
-
-
-def submit_credit_data(task_id: int, user, data: CreditDataInput, files, written: list[str]) -> Duty:
+def submit_credit_data(task_id: int, user, file_name: str, data: bytes, note: str = "") -> Duty:
+    """The source unit's file for its category, validated row by row and loaded into credit records
+    (``app/credit/sources.py``); a file with any problem is refused whole (:class:`sources.FileRefused`)."""
     ht = db.session.get(HumanTask, task_id)
     duty = _check_actor(ht, user)
-    if not files:
-        raise DutyError(_("请上传本季度信用信息文件"), "files")
-    check_files(files)
-    _store_files(files, user, SUBJECT, duty.id, "credit_data", written)
-    result = {"record_count": data.record_count, "files": [n for n, _ in files], "note": data.note.strip()}
+    if not data:
+        raise DutyError(_("请上传本季度信用信息文件"), "file")
+    upload = credit_sources.load_file(user, duty.organisation, duty.period, file_name, data, duty_id=duty.id)
+    result = {"upload_id": upload.id, "category": upload.category, "record_count": upload.row_count,
+              "files": [upload.file_name], "sha256": upload.sha256, "note": (note or "").strip()}
     engine.complete(task_id, user, {"upload": result})
     _finish(duty, user, result, "credit_data_uploaded")
     return duty
@@ -250,8 +271,58 @@ def _finish(duty: Duty, user, result: dict, action: str) -> None:
     db.session.flush()
 
 
-def visible_duties(user, limit: int = 300) -> list[Duty]:
-    q = select(Duty).order_by(Duty.period.desc(), Duty.id.desc()).limit(limit)
+PERIOD_PATTERN = re.compile(r"\d{4}(-(0[1-9]|1[0-2])|Q[1-4])?")
+STATUSES = {"open": N_("待办"), "overdue": N_("已逾期"), "done": N_("已完成")}
+
+
+@dataclass
+class DutyFilter:
+    """The duties page's filters as asked (``raw``) and as applied; a value that is not valid is named in
+    ``errors`` and not applied, so the list never silently shows a different set than the one asked for."""
+    raw: dict = field(default_factory=dict)
+    kind: str | None = None
+    period: str | None = None
+    status: str | None = None
+    errors: list = field(default_factory=list)
+
+
+def parse_filter(args) -> DutyFilter:
+    f = DutyFilter()
+    for name in ("kind", "period", "status"):
+        raw = args.get(name, "")
+        f.raw[name] = raw.strip() if isinstance(raw, str) else ""
+    if f.raw["kind"]:
+        if f.raw["kind"] in KIND_LABELS:
+            f.kind = f.raw["kind"]
+        else:
+            f.errors.append(_("类型：不是可选的值"))
+    if f.raw["period"]:
+        if PERIOD_PATTERN.fullmatch(f.raw["period"]):
+            f.period = f.raw["period"]
+        else:
+            f.errors.append(_("期间：格式应为 YYYY、YYYY-MM 或 YYYYQn"))
+    if f.raw["status"]:
+        if f.raw["status"] in STATUSES:
+            f.status = f.raw["status"]
+        else:
+            f.errors.append(_("状态：不是可选的值"))
+    return f
+
+
+def visible_duties(user, flt: DutyFilter | None = None):
+    """The query of the duties the user sees (newest period first), narrowed by the page's filters."""
+    q = select(Duty).order_by(Duty.period.desc(), Duty.id.desc())
     if user.organisation.kind not in ("admin", "financial_office", "finance_bureau", "pboc"):
         q = q.where(Duty.org_id == user.organisation_id)
-    return list(db.session.scalars(q))
+    if flt is not None:
+        if flt.kind:
+            q = q.where(Duty.kind == flt.kind)
+        if flt.period:
+            q = q.where(Duty.period.startswith(flt.period, autoescape=True))
+        if flt.status == "done":
+            q = q.where(Duty.status == "done")
+        elif flt.status == "open":
+            q = q.where(Duty.status != "done")
+        elif flt.status == "overdue":
+            q = q.where(Duty.status != "done", Duty.due_at < now())
+    return q

@@ -7,7 +7,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from app.core.exports import append_row
-from app.core.i18n import _
+from app.core.i18n import _, shown
+from app.core.labels import subject_ref
 from app.core.timeutil import fmt
 from app.fund.models import DIRECTION_LABELS
 
@@ -25,20 +26,20 @@ def ledger_workbook(scheme, entries, balance, filters: str = "") -> Workbook:
     append_row(ws, [_("筛选"), filters or _("全部")])
     append_row(ws, [])
     header = [_("序号"), _("到账/记账日期"), _("类型"), _("方向"), _("金额（元）"), _("记账后余额（元）"),
-              _("说明"), _("关联"), _("经办人"), _("经办单位"), _("记账时间"), _("幂等键")]
+              _("说明"), _("关联"), _("经办人"), _("经办单位"), _("记账时间")]
     append_row(ws, header)
     for c in ws[5]:
         c.font = Font(bold=True)
     for e in entries:
         append_row(ws, [e.id, e.booked_on, e.kind_label, str(DIRECTION_LABELS[e.direction]), e.signed_amount,
-                        e.balance_after, e.memo, f"{e.ref_type}#{e.ref_id}" if e.ref_type else "",
+                        e.balance_after, shown(e.memo), subject_ref(e.ref_type, e.ref_id),
                         e.actor.display_name if e.actor else _("系统"), e.actor_org.name if e.actor_org else "",
-                        fmt(e.posted_at), e.key])
+                        fmt(e.posted_at)])   # the idempotency key is internal: not exported
         row = ws.max_row
         ws.cell(row, 2).number_format = "yyyy-mm-dd"
         ws.cell(row, 5).number_format = MONEY
         ws.cell(row, 6).number_format = MONEY
-    for col, width in zip("ABCDEFGHIJKL", (8, 14, 16, 8, 18, 20, 50, 18, 16, 24, 18, 40)):
+    for col, width in zip("ABCDEFGHIJK", (8, 14, 16, 8, 18, 20, 50, 18, 16, 24, 18)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A6"
     return wb

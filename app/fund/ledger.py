@@ -74,8 +74,7 @@ def net_payouts(scheme_id: int) -> Decimal:
     return t["advance"] + t["payout"] - t["recovery_return"]
 
 
-def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None = None,
-            date_to: date | None = None, limit: int | None = None) -> list[FundEntry]:
+def _entries_query(scheme_id: int, kind: str | None, date_from: date | None, date_to: date | None):
     q = select(FundEntry).where(FundEntry.scheme_id == scheme_id)
     if kind:
         q = q.where(FundEntry.kind == kind)
@@ -83,7 +82,18 @@ def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None =
         q = q.where(FundEntry.booked_on >= date_from)
     if date_to:
         q = q.where(FundEntry.booked_on <= date_to)
-    q = q.order_by(FundEntry.id.desc())
+    return q
+
+
+def entries(scheme_id: int, *, kind: str | None = None, date_from: date | None = None,
+            date_to: date | None = None, limit: int | None = None, offset: int = 0) -> list[FundEntry]:
+    q = _entries_query(scheme_id, kind, date_from, date_to).order_by(FundEntry.id.desc())
     if limit:
-        q = q.limit(limit)
+        q = q.limit(limit).offset(offset)
     return list(db.session.scalars(q))
+
+
+def count_entries(scheme_id: int, *, kind: str | None = None, date_from: date | None = None,
+                  date_to: date | None = None) -> int:
+    q = _entries_query(scheme_id, kind, date_from, date_to)
+    return db.session.scalar(select(func.count()).select_from(q.subquery())) or 0

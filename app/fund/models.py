@@ -29,6 +29,7 @@ KINDS: dict[str, str | None] = {
     "advance": OUTFLOW,                    # 先行代偿（江津 担保公司/凌源 实施方案）
     "payout": OUTFLOW,                     # 风险补偿拨付
     "recovery_return": INFLOW,             # 追回资金按比例返还基金
+    "performance_deposit": INFLOW,         # 按合作银行绩效目标完成比例存入（江津第七条；app/performance）
     "adjustment": None,                    # 调整（须写明方向与原因）
 }
 KIND_LABELS = {
@@ -39,12 +40,14 @@ KIND_LABELS = {
     "advance": _l("先行代偿"),
     "payout": _l("补偿拨付"),
     "recovery_return": _l("追偿返还"),
+    "performance_deposit": _l("绩效目标存入"),
     "adjustment": _l("调整"),
 }
 DIRECTION_LABELS = {INFLOW: _l("流入"), OUTFLOW: _l("流出")}
 INFLOW_FORM_KINDS = ("capital_injection", "tax_allocation", "bank_interest_contribution", "interest_credit")
 # member roles (same names as organisation kinds) that may see a scheme's fund; admin sees all
-FUND_VIEWER_KINDS = ("financial_office", "finance_bureau", "pboc", "regulator")
+FUND_VIEWER_KINDS = ("financial_office", "finance_bureau", "pboc", "regulator",
+                     "district_government")   # 区政府 approves the pool's withdrawals (江津 art.8)
 
 
 def can_view_fund(scheme, user) -> bool:

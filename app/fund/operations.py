@@ -27,7 +27,7 @@ from app.fund import thresholds
 # the reads live in app.fund.ledger (thresholds reads the ledger too); this module is the fund's
 # interface, so they are re-exported here
 from app.fund.ledger import FundError as FundError, account as account, balance as balance, \
-    entries as entries, find as find, net_payouts as net_payouts, totals as totals
+    count_entries as count_entries, entries as entries, find as find, net_payouts as net_payouts, totals as totals
 from app.fund.models import INFLOW, INFLOW_FORM_KINDS, KINDS, OUTFLOW, FundEntry, can_post_inflow
 
 OUTFLOW_KINDS = tuple(k for k, d in KINDS.items() if d == OUTFLOW)   # advance, payout

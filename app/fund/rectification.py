@@ -13,7 +13,7 @@ from app.applications.models import Attachment
 from app.core import audit, uploads
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import _
+from app.core.i18n import N_, _, name_param, stored
 from app.core.timeutil import now
 from app.fund.models import Suspension
 from app.policies.models import Scheme
@@ -38,7 +38,7 @@ def start(s: Suspension):
         raise RectificationError(_("该政策未配置金融办，无法开展整改审核，请联系管理员"))
     bank = db.session.get(Organisation, s.bank_id)
     instance = bindings.start_for(scheme, PROCESS, SUBJECT, s.id, {
-        "title": f"{bank.name} · {scheme.name} · 暂停业务整改",
+        "title": stored(N_("{bank} · {scheme} · 暂停业务整改"), bank=name_param(bank), scheme=name_param(scheme)),
         "suspension_id": s.id, "scheme_id": s.scheme_id, "bank_org_id": s.bank_id,
         "finoffice_org_id": offices[0].id,
     })

@@ -14,6 +14,13 @@ Decisions (where the policies are silent):
   it suspends only when that loan is non-performing (a loan turning normal never suspends).  The
   suspension lasts until the financial office approves the bank's rectification report
   (bpmn/rectification.bpmn); the ratio falling does not lift it by itself.
+* **Current balances.**  The loans' ``outstanding_principal``, ``classification`` and ``status``
+  are their current position: the values of the loan's latest month in the loan book
+  (app/loanbook), or, for a loan never reported, the approved amount (and the classification an
+  overdue report gave it).  After a book is stored, :func:`after_balances_changed` re-checks the
+  fund-size review and the NPL rule of each bank and scheme it touched: a repayment of a performing
+  loan raises the ratio as surely as a reclassification does, so the rule runs whenever the bank
+  still has a live non-performing loan (the trigger is a reclassified loan, else its largest NPL).
 * **Fund-size review (黔江 10 ×).**  Loans total = outstanding principal of eligible scheme loans
   (filing, active, overdue) against ``loans_to_fund_review_multiple`` × ``fund_size``.  The flag
   is stored on :class:`FundAccount` and shown on the fund page until the financial office
@@ -28,12 +35,14 @@ from sqlalchemy import func, select
 
 from app.core import audit
 from app.core.db import db
-from app.core.i18n import _
+from app.core.i18n import N_, _, stored
 from app.core.money import FEN, fmt_yuan
 from app.core.timeutil import now
 from app.fund import ledger, rectification
 from app.fund.models import FundAccount, Suspension
 from app.loans.models import NON_PERFORMING, Loan
+from app.notifications.messages import named, pack
+from app.notifications.operations import notify_org
 from app.policies.models import Scheme
 from app.policies.params import SchemeParams
 
@@ -82,9 +91,10 @@ def after_payout(scheme_id: int) -> Utilisation:
     if acct.resumed_at_payouts is not None and u.net_payouts <= Decimal(acct.resumed_at_payouts):
         return u
     scheme.paused = True
-    scheme.paused_reason = (f"基金累计代偿（净额）{fmt_yuan(u.net_payouts)} 元，已达基金规模 "
-                            f"{fmt_yuan(u.fund_size)} 元的 {_pct(u.pause_ratio)}"
-                            f"（{fmt_yuan(u.pause_amount)} 元），暂停受理新增贷款，待金融办决定恢复")[:500]
+    scheme.paused_reason = stored(
+        N_("基金累计代偿（净额）{paid} 元，已达基金规模 {size} 元的 {ratio}（{amount} 元），暂停受理新增贷款，待金融办决定恢复"),
+        paid=fmt_yuan(u.net_payouts), size=fmt_yuan(u.fund_size), ratio=_pct(u.pause_ratio),
+        amount=fmt_yuan(u.pause_amount))
     audit.record(SCHEME_SUBJECT, scheme.id, "scheme_paused", None, scheme.paused_reason, details={
         "net_payouts": str(u.net_payouts), "fund_size": str(u.fund_size), "threshold": str(u.pause_ratio)},
         visible_to_enterprise=False)
@@ -137,10 +147,18 @@ class BankNpl:
         return lhs >= rhs if inclusive else lhs > rhs
 
 
+def _npl_filter(scheme_id: int, bank_id: int) -> tuple:
+    return (Loan.scheme_id == scheme_id, Loan.bank_id == bank_id, Loan.eligible.is_(True),
+            Loan.status.in_(LIVE_STATUSES))
+
+
+def npl_loans(scheme_id: int, bank_id: int) -> list[Loan]:
+    """The loans behind :func:`bank_npl` (the fund page's trace)."""
+    return list(db.session.scalars(select(Loan).where(*_npl_filter(scheme_id, bank_id)).order_by(Loan.no)))
+
+
 def bank_npl(scheme_id: int, bank_id: int) -> BankNpl:
-    base = select(func.coalesce(func.sum(Loan.outstanding_principal), 0)).where(
-        Loan.scheme_id == scheme_id, Loan.bank_id == bank_id, Loan.eligible.is_(True),
-        Loan.status.in_(LIVE_STATUSES))
+    base = select(func.coalesce(func.sum(Loan.outstanding_principal), 0)).where(*_npl_filter(scheme_id, bank_id))
     total = Decimal(str(db.session.scalar(base))).quantize(FEN)
     npl = Decimal(str(db.session.scalar(base.where(Loan.classification.in_(NON_PERFORMING))))).quantize(FEN)
     return BankNpl(bank_id, npl, total)
@@ -167,20 +185,57 @@ def after_loan_classified(loan: Loan) -> Suspension | None:
     n = bank_npl(scheme.id, loan.bank_id)
     if not n.reaches(threshold, inclusive):
         return None
-    reason = (f"不良贷款率 {_pct(n.ratio)}（不良本金 {fmt_yuan(n.npl_principal)} 元 / 贷款余额 "
-              f"{fmt_yuan(n.total_principal)} 元）{'达到' if inclusive else '超过'} {_pct(threshold)}，"
-              f"暂停开展该项业务，待整改经金融办认可后恢复")[:500]
+    stop = scheme.params.suspend_bank_npl.action == "stop"
+    figures = {"ratio": _pct(n.ratio), "npl": fmt_yuan(n.npl_principal), "total": fmt_yuan(n.total_principal),
+               "limit": _pct(threshold)}
+    if stop:   # 江津 art.10: 区政府停止与该银行的合作 — ended, no rectification brings it back
+        msgid = (N_("不良贷款率 {ratio}（不良本金 {npl} 元 / 贷款余额 {total} 元）达到 {limit}，区政府停止与该银行的合作，"
+                    "不再受理该行新的增信贷") if inclusive else
+                 N_("不良贷款率 {ratio}（不良本金 {npl} 元 / 贷款余额 {total} 元）超过 {limit}，区政府停止与该银行的合作，"
+                    "不再受理该行新的增信贷"))
+    else:
+        msgid = (N_("不良贷款率 {ratio}（不良本金 {npl} 元 / 贷款余额 {total} 元）达到 {limit}，暂停开展该项业务，"
+                    "待整改经金融办认可后恢复") if inclusive else
+                 N_("不良贷款率 {ratio}（不良本金 {npl} 元 / 贷款余额 {total} 元）超过 {limit}，暂停开展该项业务，"
+                    "待整改经金融办认可后恢复"))
+    reason = stored(msgid, **figures)
     member.suspended = True
     member.suspended_reason = reason
+    if stop:
+        member.ended_at = now()
     s = Suspension(scheme_id=scheme.id, bank_id=loan.bank_id, reason=reason, npl_principal=n.npl_principal,
                    total_principal=n.total_principal, threshold=str(threshold), inclusive=inclusive,
-                   trigger_loan_id=loan.id, suspended_at=now(), status="suspended")
+                   trigger_loan_id=loan.id, suspended_at=now(), status="ended" if stop else "suspended")
     db.session.add(s)
     db.session.flush()
-    audit.record(SUSPENSION_SUBJECT, s.id, "bank_suspended", None, reason, details={
-        "bank": member.organisation.name, "loan_no": loan.no, "ratio": str(n.ratio)}, visible_to_enterprise=False)
-    rectification.start(s)
+    audit.record(SUSPENSION_SUBJECT, s.id, "bank_cooperation_ended" if stop else "bank_suspended", None, reason,
+                 details={"bank": member.organisation.name, "loan_no": loan.no, "ratio": str(n.ratio)},
+                 visible_to_enterprise=False)
+    # the bank learns it at once (inbox and e-mail), before it fills another approval form
+    notify_org(loan.bank_id, f"suspension:{s.id}", "suspension",
+               N_("本行已被停止合作：{scheme}") if stop else N_("本行已被暂停开展业务：{scheme}"),
+               N_("不良贷款率 {ratio} 触及阈值 {threshold}，区政府停止与本行的合作，不再受理新的增信贷") if stop else
+               N_("不良贷款率 {ratio} 触及阈值 {threshold}，暂停开展该项业务，待整改经金融办认可后恢复"),
+               f"/fund/suspensions/{s.id}",
+               pack({"scheme": named(scheme), "ratio": _pct(n.ratio), "threshold": _pct(threshold)}))
+    if not stop:
+        rectification.start(s)
     return s
+
+
+def after_balances_changed(scheme_id: int, bank_id: int, reclassified: list[Loan]) -> Suspension | None:
+    """The loan book changed balances or classes of this bank's scheme loans: re-run both rules."""
+    check_loan_volume(scheme_id)
+    trigger = next((l for l in reclassified if l.classification in NON_PERFORMING and l.eligible
+                    and l.status in LIVE_STATUSES), None)
+    if trigger is None:
+        trigger = db.session.scalar(select(Loan).where(
+            Loan.scheme_id == scheme_id, Loan.bank_id == bank_id, Loan.eligible.is_(True),
+            Loan.status.in_(LIVE_STATUSES), Loan.classification.in_(NON_PERFORMING))
+            .order_by(Loan.outstanding_principal.desc(), Loan.id).limit(1))
+    if trigger is None:
+        return None
+    return after_loan_classified(trigger)
 
 
 # ---------------------------------------------------------------------------- fund-size review
@@ -200,11 +255,20 @@ class LoanVolume:
         return f"{self.multiple.normalize():f}" if self.multiple is not None else ""
 
 
+def _volume_filter(scheme_id: int) -> tuple:
+    return Loan.scheme_id == scheme_id, Loan.eligible.is_(True), Loan.status.in_(VOLUME_STATUSES)
+
+
+def volume_loans(scheme_id: int) -> list[Loan]:
+    """The loans behind :func:`loan_volume` (the fund page's trace)."""
+    return list(db.session.scalars(select(Loan).where(*_volume_filter(scheme_id)).order_by(Loan.bank_id, Loan.no)))
+
+
 def loan_volume(scheme: Scheme) -> LoanVolume:
     p = scheme.params
     size, mult = p.fund_size, p.loans_to_fund_review_multiple
     total = Decimal(str(db.session.scalar(select(func.coalesce(func.sum(Loan.outstanding_principal), 0)).where(
-        Loan.scheme_id == scheme.id, Loan.eligible.is_(True), Loan.status.in_(VOLUME_STATUSES))))).quantize(FEN)
+        *_volume_filter(scheme.id))))).quantize(FEN)
     return LoanVolume(total, mult, (size * mult).quantize(FEN) if size and mult else None)
 
 
@@ -220,8 +284,9 @@ def check_loan_volume(scheme_id: int) -> LoanVolume:
             acct.review_flagged_at = now()
             acct.review_acknowledged_at = None
             acct.review_acknowledged_by_id = None
-            acct.review_reason = (f"合作贷款余额 {fmt_yuan(v.loans_total)} 元已达基金规模的 "
-                                  f"{v.multiple.normalize():f} 倍（{fmt_yuan(v.limit)} 元），请研究调整基金规模")
+            acct.review_reason = stored(
+                N_("合作贷款余额 {total} 元已达基金规模的 {multiple} 倍（{limit} 元），请研究调整基金规模"),
+                total=fmt_yuan(v.loans_total), multiple=f"{v.multiple.normalize():f}", limit=fmt_yuan(v.limit))
             audit.record(SCHEME_SUBJECT, scheme_id, "fund_review_flagged", None, acct.review_reason,
                          visible_to_enterprise=False)
             db.session.flush()

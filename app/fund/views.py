@@ -18,12 +18,15 @@ from app.core.timeutil import parse_date, today
 from app.fund import operations as fund_ops
 from app.fund import rectification, thresholds
 from app.fund.export import ledger_workbook
+from app.loanbook import operations as book_ops
+from app.loans.models import CLASSIFICATIONS, NON_PERFORMING
 from app.fund.models import (INFLOW_FORM_KINDS, KIND_LABELS, FundAccount, FundEntry, Suspension, can_manage_thresholds,
                              can_post_inflow, can_view_fund)
 from app.policies.models import Scheme
 from forms.fund import InflowForm, ResumeForm, ReviewAckForm
 
 bp = Blueprint("fund", __name__, url_prefix="/fund")
+LEDGER_PER_PAGE = 100
 
 
 def _scheme_or_404(scheme_id: int) -> Scheme:
@@ -72,7 +75,11 @@ def _inflow_form(scheme) -> InflowForm:
 
 def _page(scheme, inflow_form=None, resume_form=None, ack_form=None, status=200):
     kind, d_from, d_to, filter_errors = _filters()
-    entries = fund_ops.entries(scheme.id, kind=kind, date_from=d_from, date_to=d_to, limit=1000)
+    total = fund_ops.count_entries(scheme.id, kind=kind, date_from=d_from, date_to=d_to)
+    pages = max(1, -(-total // LEDGER_PER_PAGE))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    entries = fund_ops.entries(scheme.id, kind=kind, date_from=d_from, date_to=d_to, limit=LEDGER_PER_PAGE,
+                               offset=(page - 1) * LEDGER_PER_PAGE)
     acct = db.session.scalar(select(FundAccount).where(FundAccount.scheme_id == scheme.id)) or \
         FundAccount(scheme_id=scheme.id, review_flag=False)       # not added: a GET writes nothing
     suspensions = list(db.session.scalars(select(Suspension).where(Suspension.scheme_id == scheme.id)
@@ -81,6 +88,7 @@ def _page(scheme, inflow_form=None, resume_form=None, ack_form=None, status=200)
         scheme=scheme, balance=fund_ops.balance(scheme.id), totals=fund_ops.totals(scheme.id),
         committed=committed_claims(scheme.id), util=thresholds.utilisation(scheme),
         volume=thresholds.loan_volume(scheme), account=acct, entries=entries, kind=kind,
+        ledger_total=total, ledger_page=page, ledger_pages=pages,
         date_from=d_from, date_to=d_to, filter_errors=filter_errors, kind_labels=KIND_LABELS,
         suspensions=suspensions, banks=[(m, thresholds.bank_npl(scheme.id, m.organisation_id))
                                         for m in scheme.members if m.role == "bank"],
@@ -211,3 +219,32 @@ def suspension_attachment(att_id):
 
 
 __all__ = ["bp", "FundEntry"]
+
+
+# ---------------------------------------------------------------------------- where a figure comes from
+
+@bp.route("/<int:scheme_id>/trace/volume")
+@login_required
+def trace_volume(scheme_id):
+    """The loans and loan-book rows behind 合作贷款余额 (the 10× review)."""
+    scheme = _scheme_or_404(scheme_id)
+    if current_user.is_kind("bank"):
+        abort(404)
+    return _trace(scheme, None, thresholds.volume_loans(scheme.id), thresholds.loan_volume(scheme).loans_total)
+
+
+@bp.route("/<int:scheme_id>/trace/npl/<int:bank_id>")
+@login_required
+def trace_npl(scheme_id, bank_id):
+    """The loans and loan-book rows behind one bank's NPL ratio."""
+    scheme = _scheme_or_404(scheme_id)
+    member = scheme.member(bank_id, "bank")
+    if member is None or (current_user.is_kind("bank") and current_user.organisation_id != bank_id):
+        abort(404)
+    n = thresholds.bank_npl(scheme.id, bank_id)
+    return _trace(scheme, member.organisation, thresholds.npl_loans(scheme.id, bank_id), n.total_principal, n)
+
+
+def _trace(scheme, bank, loans, total, npl=None):
+    return render_template("fund/trace.html", scheme=scheme, bank=bank, positions=book_ops.positions(loans),
+                           total=total, npl=npl, non_performing=NON_PERFORMING, classifications=CLASSIFICATIONS)

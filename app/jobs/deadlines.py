@@ -17,9 +17,10 @@ from app.accounts.models import Organisation, User
 from app.applications.models import LoanApplication
 from app.compensation.models import CompensationClaim
 from app.core.db import db
-from app.core.i18n import N_, _
+from app.core.i18n import N_
 from app.core.timeutil import SHANGHAI, local, now
 from app.core.workdays import calendar
+from app.notifications.messages import named, pack
 from app.notifications.operations import notify, users_of_kind, users_of_org
 from app.policies.models import SchemeMember
 from app.jobs.runner import interval, job
@@ -96,44 +97,90 @@ def reminder_cutoff(at: datetime) -> datetime:
     return datetime.combine(nxt, time(23, 59, 59), tzinfo=SHANGHAI)
 
 
+def _due(ht: HumanTask) -> str:
+    return local(ht.due_at).strftime("%Y-%m-%d %H:%M")
+
+
+def _item(ht: HumanTask) -> dict:
+    org = db.session.get(Organisation, ht.org_id) if ht.org_id else None
+    return {"task_id": ht.id, "name": {"msgid": ht.name}, "due": _due(ht), "title": ht.title or "",
+            "org": named(org) if org else ""}
+
+
+def _by_recipient(tasks: list[HumanTask], recipients: Callable[[HumanTask], list]) -> list[tuple[User, list]]:
+    """Each recipient once, with every task of ``tasks`` it is told about (in deadline order)."""
+    groups: dict[int, tuple[User, list]] = {}
+    for ht in tasks:
+        for u in recipients(ht):
+            if u is not None:
+                groups.setdefault(u.id, (u, []))[1].append(ht)
+    return list(groups.values())
+
+
+def _tell(user: User, tasks: list[HumanTask], key: str, kind: str, one: tuple[str, str], many: str, item: str,
+          to_queue: bool) -> None:
+    """One message to ``user`` about ``tasks``: naming the task when there is one, else listing them all
+    (one message listing 19 overdue steps, not 19 messages).  Stored as msgids, translated when shown."""
+    if len(tasks) == 1:
+        ht = tasks[0]
+        notify([user], key, kind, one[0], one[1], f"/tasks/{ht.id}" if to_queue else None, pack(_item(ht)))
+        return
+    orgs = []
+    for ht in tasks:
+        org = db.session.get(Organisation, ht.org_id) if ht.org_id else None
+        if org is not None and org.name not in [o["name"] for o in orgs]:
+            orgs.append(named(org))
+    args = {"n": len(tasks), "orgs": {"name": "、".join(o["name"] for o in orgs[:3]) + ("等" if len(orgs) > 3 else ""),
+                                      "name_en": ", ".join(o["name_en"] or o["name"] for o in orgs[:3])
+                                      + (" and others" if len(orgs) > 3 else "")}}
+    notify([user], key, kind, many, "", "/tasks/?sort=due" if to_queue else None,
+           pack(args, item, [_item(ht) for ht in tasks]))
+
+
 def send_reminders(at: datetime, limit: int = 1000) -> int:
+    """Remind each assignee once of every task due by the end of the next working day: one message per
+    person, whatever the number of tasks.  One transaction (the events and the messages together)."""
     cutoff = reminder_cutoff(at)
     ids = list(db.session.scalars(select(HumanTask.id).where(
         HumanTask.status == "open", HumanTask.due_at.is_not(None), HumanTask.due_at > at,
-        HumanTask.due_at <= cutoff, _not_done("reminder")).order_by(HumanTask.due_at).limit(limit)))
-    sent = 0
-    for ht_id in ids:
-        ht = db.session.get(HumanTask, ht_id)
-        if not _mark(ht_id, "reminder"):
-            continue
-        title = _("待办即将到期：{name}（{due}前）").format(name=ht.name, due=local(ht.due_at).strftime("%Y-%m-%d %H:%M"))
-        notify(_assignees(ht), f"reminder:t{ht_id}", "reminder", title, ht.title, f"/tasks/{ht_id}")
-        db.session.commit()
-        sent += 1
-    return sent
+        HumanTask.due_at <= cutoff, _not_done("reminder")).order_by(HumanTask.due_at, HumanTask.id).limit(limit)))
+    tasks = [db.session.get(HumanTask, i) for i in ids if _mark(i, "reminder")]
+    for user, hts in _by_recipient(tasks, _assignees):
+        _tell(user, hts, f"reminder:t{hts[0].id}", "reminder",
+              (N_("待办即将到期：{name}（{due}前）"), N_("{title}")), N_("{n} 项待办即将到期"),
+              N_("{name}（{due}前）：{title}"), True)
+    db.session.commit()
+    return len(tasks)
 
 
 def escalate_overdue(at: datetime, limit: int = 1000) -> int:
+    """Flag every open task past its deadline overdue, once, and tell its assignees and the scheme's
+    financial office: one message per recipient listing all the steps that became overdue in this run."""
     ids = list(db.session.scalars(select(HumanTask.id).where(
         HumanTask.status == "open", HumanTask.due_at.is_not(None), HumanTask.due_at < at,
-        _not_done("escalation")).order_by(HumanTask.due_at).limit(limit)))
-    done = 0
+        _not_done("escalation")).order_by(HumanTask.due_at, HumanTask.id).limit(limit)))
+    tasks = []
     for ht_id in ids:
         if not _mark(ht_id, "escalation"):
             continue
         db.session.execute(update(HumanTask).where(HumanTask.id == ht_id).values(overdue=True))
-        ht = db.session.get(HumanTask, ht_id)
-        due = local(ht.due_at).strftime("%Y-%m-%d %H:%M")
-        org = db.session.get(Organisation, ht.org_id) if ht.org_id else None
-        who = org.name if org else ""
-        notify(_assignees(ht), f"escalation:t{ht_id}", "escalation",
-               _("待办已逾期：{name}（期限 {due}）").format(name=ht.name, due=due), ht.title, f"/tasks/{ht_id}")
-        notify(financial_office_users(ht), f"escalation:t{ht_id}", "escalation",
-               _("逾期督办：{org}的“{name}”已超过期限 {due}").format(org=who, name=ht.name, due=due),
-               ht.title, None)
-        db.session.commit()
-        done += 1
-    return done
+        tasks.append(db.session.get(HumanTask, ht_id))
+    for user, hts in _by_recipient(tasks, _assignees):
+        _tell(user, hts, f"escalation:t{hts[0].id}", "escalation",
+              (N_("待办已逾期：{name}（期限 {due}）"), N_("{title}")), N_("{n} 项待办已逾期"),
+              N_("{name}（期限 {due}）：{title}"), True)
+
+    def office(ht):   # the financial office, less those already told as the task's assignees
+        told = {u.id for u in _assignees(ht) if u is not None}
+        return [u for u in financial_office_users(ht) if u.id not in told]
+
+    for user, hts in _by_recipient(tasks, office):
+        _tell(user, hts, f"escalation:t{hts[0].id}:office", "escalation",
+              (N_("逾期督办：{org}的“{name}”已超过期限 {due}"), N_("{title}")),
+              N_("逾期督办：{orgs}共 {n} 项待办已超过期限"), N_("{org}：{name}（期限 {due}）{title}"),
+              False)
+    db.session.commit()
+    return len(tasks)
 
 
 @job("deadlines", N_("期限提醒与逾期督办"), interval("DEADLINE_SCAN_SECONDS", 900),

@@ -5,12 +5,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.admin.views import admin_required
-from app.core.db import db
+from app.core import paging
 from app.core.i18n import _
 from app.core.timeutil import today
 from app.core.validation import date_problem
 from app.core.timeutil import parse_date
 from app.jobs import runner as jobs
+from app.jobs.labels import TRIGGER_LABELS, describe_schedule, describe_summary
 from app.jobs.celery_app import celery
 from app.jobs.models import JobRun
 
@@ -29,12 +30,21 @@ def _broker_label() -> str:
 def index():
     last = jobs.last_runs()
     schedule = celery.conf.beat_schedule or {}
-    rows = [{"job": j, "schedule": schedule.get(f"zx-{j.name}", {}).get("schedule"), "last": last.get(j.name)}
-            for j in jobs.JOBS.values()]
-    failures = list(db.session.scalars(select(JobRun).where(JobRun.status.in_(("failed", "abandoned")))
-                                       .order_by(JobRun.id.desc()).limit(50)))
-    recent = list(db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(50)))
-    return render_template("admin/jobs.html", rows=rows, failures=failures, recent=recent, broker=_broker_label())
+    rows = [{"job": j, "schedule": describe_schedule(schedule.get(f"zx-{j.name}", {}).get("schedule")),
+             "last": last.get(j.name)} for j in jobs.JOBS.values()]
+    failures = paging.paginate(select(JobRun).where(JobRun.status.in_(("failed", "abandoned")))
+                               .order_by(JobRun.id.desc()), request.args, 50, name="failures_page")
+    # the timer job runs every 30 s: its runs hide the others unless asked for (?timers=1)
+    show_timers = request.args.get("timers") == "1"
+    q = select(JobRun).order_by(JobRun.id.desc())
+    if not show_timers:
+        q = q.where(JobRun.job != "timers")
+    recent = paging.paginate(q, request.args, 50)
+    labels = {name: _(j.label) for name, j in jobs.JOBS.items()}
+    return render_template("admin/jobs.html", rows=rows, failures=failures.rows, failures_page=failures,
+                           recent=recent.rows, recent_page=recent, broker=_broker_label(),
+                           show_timers=show_timers, job_labels=labels, trigger_labels=TRIGGER_LABELS,
+                           summary=describe_summary)
 
 
 @bp.route("/<name>/run", methods=["POST"])

@@ -13,6 +13,7 @@ import app.notifications.jobs  # noqa: F401
 import app.jobs.timers  # noqa: F401
 import app.jobs.deadlines  # noqa: F401
 import app.duties.jobs  # noqa: F401
+import app.reports.jobs  # noqa: F401
 from app.jobs import runner as jobs
 from app.jobs.celery_app import configure_celery
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import OVERSIGHT_KINDS
@@ -16,7 +16,7 @@ CLASSIFICATIONS = {"normal": N_("正常"), "special_mention": N_("关注"), "sub
                    "doubtful": N_("可疑"), "loss": N_("损失")}
 NON_PERFORMING = ("substandard", "doubtful", "loss")
 STATUS_LABELS = {"filing": _l("备案中"), "active": _l("正常还款"), "overdue": _l("逾期"), "repaid": _l("已结清"),
-                 "compensated": _l("已补偿")}
+                 "compensated": _l("已补偿"), "written_off": _l("已核销")}
 
 
 class Loan(db.Model):
@@ -36,10 +36,15 @@ class Loan(db.Model):
     disbursed_on: Mapped[date] = mapped_column(Date)
     outstanding_principal: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     classification: Mapped[str] = mapped_column(String(20), default="normal")
-    status: Mapped[str] = mapped_column(String(20), default="filing")  # filing | active | overdue | repaid | compensated
+    status: Mapped[str] = mapped_column(String(20), default="filing")  # filing | active | overdue | repaid | compensated | written_off
     eligible: Mapped[bool] = mapped_column(default=True)
     eligibility_json: Mapped[str] = mapped_column(Text, default="[]")
     policy_version: Mapped[int] = mapped_column(default=1)
+    # recorded at approval: the controllers' and major shareholders' joint guarantee (江津 art.11.4),
+    # no collateral or third-party guarantee, and why the term is beyond the normal term (凌源)
+    joint_guarantee: Mapped[bool] = mapped_column(default=False, server_default=false())
+    pure_credit: Mapped[bool] = mapped_column(default=True, server_default=true())
+    term_reason: Mapped[str | None] = mapped_column(Text)
     reference_rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
     rate_cap: Mapped[Decimal | None] = mapped_column(Numeric(7, 4))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

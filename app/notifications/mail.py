@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from app.core.db import db
 from app.core.timeutil import now
+from app.notifications.messages import show
 from app.notifications.models import Notification
 from app.jobs.celery_app import celery
 
@@ -55,9 +56,10 @@ def deliver(notification_id: int) -> str:
     msg = EmailMessage()
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = formataddr((n.user.display_name, n.user.email))
-    msg["Subject"] = n.title
+    shown = show(n, n.user.locale or cfg.get("BABEL_DEFAULT_LOCALE") or "zh")   # in the reader's language
+    msg["Subject"] = shown.title
     msg["Message-ID"] = make_msgid(idstring=f"zx-notification-{n.id}")
-    text = n.body or n.title
+    text = shown.text()
     if n.link:
         base = (cfg.get("PUBLIC_URL") or "").rstrip("/")
         text += f"\n\n{base}{n.link}"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.accounts.models import Organisation, User
+from app.core import paging
 from app.core.db import db
 from app.core.timeutil import now
 from app.notifications.mail import send_email
@@ -28,8 +29,12 @@ def mail_enabled() -> bool:
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
-def notify(users, key: str, kind: str, title: str, body: str = "", link: str | None = None) -> list[Notification]:
-    """Notify each user once for ``key`` (a string naming the event); returns the rows created now."""
+def notify(users, key: str, kind: str, title: str, body: str = "", link: str | None = None,
+           params: str | None = None) -> list[Notification]:
+    """Notify each user once for ``key`` (a string naming the event); returns the rows created now.
+
+    ``params`` (:func:`app.notifications.messages.pack`): ``title`` and ``body`` are msgids, translated
+    with these parameters when shown; without it they are stored text."""
     created = []
     mail = mail_enabled()
     for user in users:
@@ -39,6 +44,7 @@ def notify(users, key: str, kind: str, title: str, body: str = "", link: str | N
         if db.session.scalar(select(Notification.id).where(Notification.key == full_key)) is not None:
             continue
         n = Notification(key=full_key, user_id=user.id, kind=kind, title=title[:300], body=body, link=link,
+                         params_json=params,
                          created_at=now(), email_status="pending" if (mail and user.email) else "none")
         try:
             with db.session.begin_nested():
@@ -50,6 +56,14 @@ def notify(users, key: str, kind: str, title: str, body: str = "", link: str | N
         if n.email_status == "pending":
             db.session.info.setdefault(_AFTER_COMMIT, []).append(n.id)
     return created
+
+
+def notify_org(org_id: int | None, key: str, kind: str, title: str, body: str = "", link: str | None = None,
+               params: str | None = None) -> list[Notification]:
+    """Notify every active user of one organisation (an enterprise, a bank) once for ``key``."""
+    if org_id is None:
+        return []
+    return notify(users_of_org(org_id), key, kind, title, body, link, params)
 
 
 def users_of_org(org_id: int) -> list[User]:
@@ -86,9 +100,10 @@ def unread_count(user_id: int) -> int:
         Notification.user_id == user_id, Notification.read_at.is_(None))) or 0
 
 
-def inbox(user_id: int, limit: int = 100) -> list[Notification]:
-    return list(db.session.scalars(select(Notification).where(Notification.user_id == user_id)
-                                   .order_by(Notification.id.desc()).limit(limit)))
+def inbox(user_id: int, args=None, per_page: int = 50) -> paging.Page:
+    """One page of the user's inbox, newest first, with the true count."""
+    return paging.paginate(select(Notification).where(Notification.user_id == user_id)
+                           .order_by(Notification.id.desc()), args or {}, per_page)
 
 
 def mark_read(user_id: int, notification_id: int | None = None) -> int:

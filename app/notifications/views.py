@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.core.db import db
 from app.notifications import operations as ops
+from app.notifications.messages import show
 from app.notifications.models import Notification
 
 bp = Blueprint("notifications", __name__, url_prefix="/notifications")
@@ -22,7 +23,8 @@ def _unread():
 @bp.route("/")
 @login_required
 def index():
-    return render_template("notifications/index.html", items=ops.inbox(current_user.id))
+    page = ops.inbox(current_user.id, request.args)
+    return render_template("notifications/index.html", items=[(n, show(n)) for n in page.rows], page=page)
 
 
 @bp.route("/<int:nid>", methods=["POST"])

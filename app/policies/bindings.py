@@ -6,8 +6,10 @@ process and version that is.  A binding is either *current* (``spec_id`` None: t
 of its process, as :func:`app.workflow.engine.latest_spec` says, so it follows redeploys) or
 *pinned* to one deployed version.
 
-Lookup order for a scheme and a kind: the scheme's own row → the deployment-wide row
-(``scheme_id`` None) → the kind's built-in process at its current version.  Credit-data collection
+Lookup order for a scheme and a kind: the scheme's own row → the deployment-wide row (``scheme_id``
+None) → the kind's built-in process at its current version.  A preset's own chain (黔江, 江津, 凌源) is
+named in its parameters (``processes``) and becomes the scheme's own rows when the scheme is created
+(:func:`bind_preset`), so every binding in force is a row with its history, shown and changed in one place.  Credit-data collection
 is not per scheme (it is per data-source unit): it has only the deployment-wide binding.
 
 Which processes fit a kind: a process declares its kind on the ``<bpmn:process>`` element, as a
@@ -42,9 +44,13 @@ class Kind:
 KINDS: dict[str, Kind] = {k.code: k for k in (
     Kind("loan_application", _l("贷款申请"), "loan_application"),
     Kind("compensation", _l("风险补偿"), "compensation"),
+    Kind("compensation_batch", _l("年度批量补偿（凌源）"), "compensation_batch_lingyuan"),
     Kind("rectification", _l("合作银行整改"), "rectification"),
     Kind("monthly_filing", _l("月度项目备案"), "monthly_filing_duty"),
     Kind("credit_data_collection", _l("季度信用信息采集"), "credit_data_collection", per_scheme=False),
+    Kind("recommended_list", _l("推荐名单"), "recommended_list"),
+    Kind("interest_subsidy", _l("贴息申请（永川）"), "interest_subsidy"),
+    Kind("report_duty", _l("报表报送"), "report_duty"),
 )}
 PROPERTY = "processKind"
 _NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -99,6 +105,39 @@ def candidates(kind: str) -> list[ProcessSpec]:
     """Every deployed version that may be bound to ``kind`` (by process, newest first)."""
     rows = db.session.scalars(select(ProcessSpec).order_by(ProcessSpec.process_id, ProcessSpec.version.desc()))
     return [r for r in rows if fits(r, kind)]
+
+
+# ---------------------------------------------------------------------------- a preset's own processes
+
+def bind_preset(scheme: Scheme, actor=None) -> list[ProcessBinding]:
+    """Bind a new scheme's kinds to the diagrams its parameters name (``processes``: the preset's own
+    chain, e.g. 黔江's direct-to-bank application), current version, where the scheme has no binding of
+    its own yet; each with a history row.  Kinds it does not name keep the deployment-wide default.
+    Called when a scheme is created; afterwards its bindings are changed on its page, not by editing
+    ``processes``.  A named process that is not deployed, or not of its kind, is refused."""
+    rows = []
+    for kind, process_id in scheme.params.processes.items():
+        k = kind_of(kind)
+        if not k.per_scheme or _row(scheme.id, kind) is not None:
+            continue
+        try:
+            spec = engine.latest_spec(process_id)
+        except engine.WorkflowError:
+            raise BindingError(_("流程 {p} 尚未部署").format(p=process_id), "processes") from None
+        if not fits(spec, kind):
+            raise BindingError(_("流程 {p} 未声明为“{k}”流程（processKind），不能绑定").format(p=process_id, k=k.label),
+                               "processes")
+        before = binding(scheme, kind)
+        row = ProcessBinding(scheme_id=scheme.id, kind=kind, process_id=process_id, spec_id=None,
+                             updated_by_id=actor.id if actor else None, updated_at=now())
+        db.session.add(row)
+        db.session.add(ProcessBindingHistory(
+            scheme_id=scheme.id, kind=kind, from_process_id=before.process_id, from_spec_id=before.spec_id,
+            to_process_id=process_id, to_spec_id=None, changed_by_id=actor.id if actor else None, changed_at=now(),
+            note=f"政策模板 {scheme.preset} 的流程（参数 processes）"))
+        rows.append(row)
+    db.session.flush()
+    return rows
 
 
 # ---------------------------------------------------------------------------- reading a binding

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Numeric, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import db
@@ -37,6 +37,20 @@ class Scheme(db.Model):
             cached = (self.params_json, load_params(self.params_json))
             self.__dict__["_params_cache"] = cached
         return cached[1]
+
+    def params_of_version(self, version: int | None) -> SchemeParams:
+        """The parameters as they were at ``version`` (a loan keeps the version it was approved under):
+        the history row of that version, the current parameters when it is the current version or
+        no row was kept for it (schemes created before history existed)."""
+        if version is None or version == self.params_version:
+            return self.params
+        cache = self.__dict__.setdefault("_versions_cache", {})
+        if version not in cache:
+            row = db.session.scalar(select(SchemeParamsHistory).where(
+                SchemeParamsHistory.scheme_id == self.id, SchemeParamsHistory.version == version)
+                .order_by(SchemeParamsHistory.id.desc()).limit(1))
+            cache[version] = load_params(row.params_json) if row is not None else None
+        return cache[version] or self.params
 
     def set_params(self, params: SchemeParams) -> None:
         self.params_json = params.to_json()
@@ -74,6 +88,8 @@ class SchemeMember(db.Model):
     role: Mapped[str] = mapped_column(String(30))
     suspended: Mapped[bool] = mapped_column(default=False)
     suspended_reason: Mapped[str | None] = mapped_column(String(500))
+    # the cooperation was stopped for good (江津 art.10), not suspended until a rectification
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     scheme: Mapped[Scheme] = relationship(back_populates="members")
     organisation = relationship("Organisation")

@@ -161,17 +161,20 @@ def _gates(scheme: Scheme, ex: Example, spec, created: list) -> dict:
         reference_label=ref_label, credit_rating=i.get("credit_rating"), whitelisted=i.get("whitelisted", True),
         first_loan=i.get("first_loan", True), product=i.get("product"), joint_guarantee=i.get("joint_guarantee", False),
         pure_credit=i.get("pure_credit", True), firm_blacklisted=i.get("firm_blacklisted", False),
-        bank_suspended=i.get("bank_suspended", False), scheme_paused=i.get("scheme_paused", False))
+        bank_suspended=i.get("bank_suspended", False), scheme_paused=i.get("scheme_paused", False),
+        # a worked example beyond the normal term assumes the bank states its reason unless it says otherwise
+        term_reason=i.get("term_reason", "算例：贷前调查意见中说明的理由"),
+        firm_business_scope=i.get("business_scope", ""))
     report = check_gates(p, facts)
     cap = rate_cap(p, ref)
     actual = {"eligible": report.eligible,
               "failed": sorted(r.rule for r in report.results if not r.passed),
               "hard_failed": sorted(r.rule for r in report.hard_failures),
               "rate_cap": str(cap) if cap is not None else None}
-    bank = _first(scheme, "bank")
+    bank = _first(scheme, "bank")   # direct_to_bank diagrams (黔江) start at the bank
     run = _run_diagram(scheme, spec, {
         "title": ex.name, "application_id": 0, "enterprise_org_id": None,
-        "department_org_id": None}, {
+        "department_org_id": None, "bank_org_id": bank}, {
         "department_review": {"dept_decision": "recommend", "bank_org_id": bank},
         "bank_due_diligence": {"bank_decision": "decline" if report.hard_failures else "approve",
                                "loan_id": 0, "filing_recipients": _members(scheme, p.filing_recipient_roles)},
@@ -212,10 +215,11 @@ def _compensation(scheme: Scheme, ex: Example, spec, created: list) -> dict:
         "advance_requested": bool(p.advance_at_overdue),
         "finance_org_id": _first(scheme, "finance_bureau"), "finoffice_org_id": _first(scheme, "financial_office"),
         "gov_org_id": _first(scheme, p.advance_approver_role or "financial_office"),
+        "reviewer_org_id": _first(scheme, p.advance_reviewer_role or "finance_bureau"),
         "payer_org_id": _first(scheme, p.advance_payer_role or "guarantee"),
         "joint_members": members, "joint_meeting_rule": p.joint_meeting_rule}, {
         "advance_review": approve, "advance_approve": approve, "advance_pay": {},
-        "recovery_close": {},
+        "recovery_close": {}, "dept_opinion": {"dept_decision": "agree"},   # 凌源: the department signs
         "claim_submit": [{"claim_eligible": True, "payout_positive": net > 0, "review_decisions": []}],
         "joint_review": [{"review_decision": d} for d in decisions],
         "payout_letter": {"letter_no": "REPLAY"}, "disburse": {},

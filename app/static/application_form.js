@@ -11,9 +11,17 @@
     sel.value = current;
     if (sel.selectedIndex < 0) { sel.selectedIndex = 0; }
   }
+  // the chosen policy's limits only (every card stays visible without scripts)
+  function limits() {
+    document.querySelectorAll('.scheme-limits').forEach(function (dl) {
+      dl.hidden = dl.getAttribute('data-scheme') !== scheme.value;
+    });
+  }
   scheme.addEventListener('change', function () {
     var banks = map[scheme.value] || [];
     fill(form.querySelector('select[name=preferred_bank_id]'), banks, true);
     fill(form.querySelector('select[name=consent_bank_id]'), banks, false);
+    limits();
   });
+  limits();
 })();

@@ -46,11 +46,13 @@
         showRefusals([]);
         host.removeAttribute('data-deployed');
       },
-      // POST `field` = `value` to the page's data-deploy URL; resolves to the server's JSON answer
-      deploy: function (field, value) {
+      // POST `field` = `value` (and the `extra` fields) to the page's data-deploy URL; resolves to the
+      // server's JSON answer
+      deploy: function (field, value, extra) {
         var body = new URLSearchParams();
         body.set('csrf_token', host.getAttribute('data-csrf'));
         body.set(field, value);
+        Object.keys(extra || {}).forEach(function (k) { body.set(k, extra[k]); });
         return fetch(host.getAttribute('data-deploy'), {
           method: 'POST', credentials: 'same-origin', body: body,
           headers: { 'Accept': 'application/json', 'X-CSRFToken': host.getAttribute('data-csrf') }

@@ -21,15 +21,41 @@
     });
   }
 
+  if (window.FormViewer.setLanguage) { window.FormViewer.setLanguage(document.documentElement.lang); }
   var viewer = new window.FormViewer.Form({
     container: host,
     additionalModules: [{ translate: ['value', translate] }]
   });
 
-  viewer.importSchema(read('schema'), read('data')).then(function () {
+  // The server's refusals stay next to their fields until the field is changed: the viewer validates every
+  // field that has an initial value once it is drawn (an effect after the import), which would otherwise
+  // replace them with its own (empty) result.
+  var initial = read('data');
+  var keyOf = {};
+  (function walk(components) {
+    (components || []).forEach(function (c) {
+      if (c.key) { keyOf[c.id] = c.key; }
+      walk(c.components);
+    });
+  }(read('schema').components));
+  var sticky = {};
+  Object.keys(serverErrors).forEach(function (id) { sticky[id] = serverErrors[id]; });
+  function keepServerErrors() {
+    var state = viewer._getState();
+    var missing = {};
+    Object.keys(sticky).forEach(function (id) {
+      var key = keyOf[id];
+      if (key !== undefined && String(state.data[key]) !== String(initial[key])) { delete sticky[id]; return; }
+      if (!(state.errors[id] || []).length) { missing[id] = sticky[id]; }
+    });
+    if (Object.keys(missing).length) { viewer._setState({ errors: Object.assign({}, state.errors, missing) }); }
+  }
+
+  viewer.importSchema(read('schema'), initial).then(function () {
     fallback.replaceChildren();           // one set of fields only: the viewer's
     host.hidden = false;
-    if (Object.keys(serverErrors).length) { viewer._setState({ errors: serverErrors }); }
+    viewer.on('changed', keepServerErrors);
+    keepServerErrors();
     host.setAttribute('data-rendered', 'true');
   }).catch(function (err) {
     host.setAttribute('data-error', String((err && err.message) || err));   // the plain fields stay

@@ -7,8 +7,10 @@
   var host = document.getElementById('modeler-canvas');
   var panel = document.getElementById('modeler-panel');
   var button = document.getElementById('modeler-deploy');
+  var buttonNew = document.getElementById('modeler-deploy-new');       // "deploy as a new process"
+  var newId = document.getElementById('modeler-new-process-id');
   var note = document.getElementById('modeler-note');
-  if (!host || !panel || !button || !window.ZxModeler || !window.zxEditorPage) { return; }
+  if (!host || !panel || !button || !buttonNew || !newId || !window.ZxModeler || !window.zxEditorPage) { return; }
   var page = window.zxEditorPage.page(host);
   var fill = window.zxEditorPage.fill;
   var Z = window.ZxModeler;
@@ -85,14 +87,18 @@
       var palette = host.querySelector('.djs-palette');   // keep the diagram's left edge clear of the palette
       if (palette) { canvas.scroll({ dx: palette.offsetLeft + palette.offsetWidth, dy: 0 }); }
       button.disabled = false;
+      buttonNew.disabled = false;
       host.setAttribute('data-rendered', 'true');
     })
     .catch(page.loadFailed);
 
-  button.addEventListener('click', function () {
-    button.disabled = true;
+  function deploy(asNew) {
+    button.disabled = buttonNew.disabled = true;
     page.deploying();
-    xmlToDeploy().then(function (xml) { return page.deploy('xml', xml); }).then(function (result) {
+    var extra = asNew ? { new_process_id: newId.value } : {};
+    // a new process always takes the edited text (the server renames its process)
+    var xml = asNew ? modeler.saveXML({ format: true }).then(function (saved) { return saved.xml; }) : xmlToDeploy();
+    xml.then(function (text) { return page.deploy('xml', text, extra); }).then(function (result) {
       page.report(result);
       if (result.ok) {
         var link = document.createElement('a');
@@ -102,6 +108,8 @@
         page.status.appendChild(link);
       }
       host.setAttribute('data-deployed', result.ok ? 'ok' : 'refused');
-    }).catch(page.failed).then(function () { button.disabled = false; });
-  });
+    }).catch(page.failed).then(function () { button.disabled = buttonNew.disabled = false; });
+  }
+  button.addEventListener('click', function () { deploy(false); });
+  buttonNew.addEventListener('click', function () { deploy(true); });
 })();

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from app.core import paging
 from app.core.db import db
 from app.workflow.models import HumanTask
 
@@ -25,6 +26,12 @@ def open_tasks_query(org_id: int, form_key: str | None = None, sort: str = "due"
 def open_tasks(org_id: int, form_key: str | None = None, sort: str = "due", limit: int = 200,
                offset: int = 0, mine_user_id: int | None = None) -> list[HumanTask]:
     return list(db.session.scalars(open_tasks_query(org_id, form_key, sort, mine_user_id).limit(limit).offset(offset)))
+
+
+def open_tasks_page(org_id: int, form_key: str | None = None, sort: str = "due", args=None, per_page: int = 100,
+                    mine_user_id: int | None = None) -> paging.Page:
+    """One page of the queue (``args``: the request's, for the page number) with the true count."""
+    return paging.paginate(open_tasks_query(org_id, form_key, sort, mine_user_id), args or {}, per_page)
 
 
 def counts(org_id: int) -> dict[str, int]:

@@ -21,6 +21,10 @@ class TaskHandler:
     context: Callable          # (human_task, user) -> dict for the template
     submit: Callable           # (form, human_task, user, written_files) -> str: success message
     needs_claim: bool = False
+    # (form, human_task, user) -> None: what validating a POST needs, when that is less than ``prepare``
+    # (e.g. the operation itself checks a choice against the database); ``prepare`` still runs
+    # before a page is shown, the form re-shown after a refusal included.  None: ``prepare``.
+    prepare_post: Callable | None = None
 
 
 def register(handler: TaskHandler) -> TaskHandler:

@@ -24,6 +24,15 @@ def _task_or_404(task_id: int) -> HumanTask:
     return ht
 
 
+def _locked_task_or_404(task_id: int) -> HumanTask:
+    """For a request that changes the task: its instance locked (only if the task is this
+    organisation's), the task read afresh under the lock."""
+    ht = engine.lock_task(task_id, current_user.organisation_id)
+    if ht is None or ht.org_id != current_user.organisation_id:
+        abort(404)
+    return ht
+
+
 @bp.route("/")
 @login_required
 def queue():
@@ -31,8 +40,8 @@ def queue():
     form_key = request.args.get("form") or None
     mine = request.args.get("mine") == "1"
     org_id = current_user.organisation_id
-    tasks = queries.open_tasks(org_id, form_key, sort, mine_user_id=current_user.id if mine else None)
-    return render_template("tasks/queue.html", tasks=tasks, counts=queries.counts(org_id), sort=sort,
+    page = queries.open_tasks_page(org_id, form_key, sort, request.args, mine_user_id=current_user.id if mine else None)
+    return render_template("tasks/queue.html", tasks=page.rows, page=page, counts=queries.counts(org_id), sort=sort,
                            form_key=form_key, mine=mine, labels=registry.labels(), now=now(),
                            overdue=queries.overdue_count(org_id))
 
@@ -40,7 +49,8 @@ def queue():
 @bp.route("/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def show(task_id):
-    ht = _task_or_404(task_id)
+    posted = request.method == "POST"
+    ht = _locked_task_or_404(task_id) if posted else _task_or_404(task_id)
     if ht.status != "open":
         who = ht.completed_by.display_name if ht.completed_by else "—"
         flash(_("该待办已由 {who} 处理完毕。").format(who=who), "info")
@@ -49,9 +59,13 @@ def show(task_id):
     if handler is None:          # no registered page: the form-js form deployed with the diagram
         return formjs_views.task_page(ht)
     form = handler.form()
-    handler.prepare(form, ht, current_user)
-    error = None
-    if request.method == "POST":
+    prepared = not (posted and handler.prepare_post)
+    if prepared:
+        handler.prepare(form, ht, current_user)
+    else:
+        handler.prepare_post(form, ht, current_user)
+    error, refusal = None, None
+    if posted:
         if handler.needs_claim and ht.claimed_by_id != current_user.id:
             error = _("请先认领该待办再处理")
         elif form.validate_on_submit():
@@ -72,16 +86,19 @@ def show(task_id):
                     getattr(form, field).errors = list(getattr(form, field).errors) + [str(exc)]
                 else:
                     error = str(exc)
+                refusal = exc     # a refusal may list its problems (``exc.errors``) for the page to show
         ht = _task_or_404(task_id)
+        if not prepared:
+            handler.prepare(form, ht, current_user)
     ctx = handler.context(ht, current_user)
     status = 400 if request.method == "POST" else 200
-    return render_template(handler.template, task=ht, form=form, error=error, **ctx), status
+    return render_template(handler.template, task=ht, form=form, error=error, refusal=refusal, **ctx), status
 
 
 @bp.route("/<int:task_id>/claim", methods=["POST"])
 @login_required
 def claim(task_id):
-    _task_or_404(task_id)
+    _locked_task_or_404(task_id)
     try:
         ops.claim(task_id, current_user)
         flash(_("已认领"), "success")
@@ -94,7 +111,7 @@ def claim(task_id):
 @bp.route("/<int:task_id>/release", methods=["POST"])
 @login_required
 def release(task_id):
-    _task_or_404(task_id)
+    _locked_task_or_404(task_id)
     try:
         ops.release(task_id, current_user)
         flash(_("已释放，其他人员可认领"), "success")

@@ -81,19 +81,38 @@ def rule_of(props: dict) -> tuple[Rule | None, str | None]:
 
 
 def organisation_for(rule: Rule, data: dict, task_name: str) -> int:
-    """The organisation a kind rule gives for an instance with ``data`` (see the module text)."""
+    """The organisation a kind rule gives for an instance with ``data`` (see the module text).
+
+    With the instance's scheme known: its one member of that kind in that role; where it has several (the
+    banks of a scheme), the one the data names as ``<kind>_org_id`` — which must be one of them, so a
+    task never lands with a bank of another scheme.  Without a scheme: the data's ``<kind>_org_id``, which
+    must be an organisation of that kind."""
     role = rule.role or rule.kind
     scheme_id = data.get("scheme_id")
+    members: list[int] = []
     if scheme_id is not None:
-        ids = list(db.session.scalars(
+        members = list(db.session.scalars(
             select(Organisation.id).join(SchemeMember, SchemeMember.organisation_id == Organisation.id)
             .where(SchemeMember.scheme_id == int(scheme_id), SchemeMember.role == role,
-                   Organisation.kind == rule.kind).order_by(Organisation.id).limit(2)))
-        if len(ids) == 1:
-            return ids[0]
+                   Organisation.kind == rule.kind).order_by(Organisation.id)))
+        if len(members) == 1:
+            return members[0]
     fallback = data.get(f"{rule.kind}_org_id")
     if fallback is not None:
-        return int(fallback)
+        try:
+            org_id = int(fallback)
+        except (TypeError, ValueError):
+            org_id = None
+        if members:
+            if org_id in members:
+                return org_id
+            raise AssignmentError(_("“{task}”找不到办理单位：流程数据中的 {kind}_org_id（{v}）不是本政策中角色为 {role}、"
+                                    "类型为 {kind} 的成员单位").format(task=task_name, kind=rule.kind, v=fallback, role=role))
+        org = db.session.get(Organisation, org_id) if org_id is not None else None
+        if org is not None and org.kind == rule.kind:
+            return org.id
+        raise AssignmentError(_("“{task}”找不到办理单位：流程数据中的 {kind}_org_id（{v}）不是类型为 {kind} 的单位").format(
+            task=task_name, kind=rule.kind, v=fallback))
     raise AssignmentError(_("“{task}”找不到办理单位：本政策中角色为 {role}、类型为 {kind} 的成员单位不是唯一一家，"
                             "流程数据中也没有 {kind}_org_id。请在流程图中用 assignTo 指定。").format(
         task=task_name, role=role, kind=rule.kind))

@@ -13,6 +13,7 @@ from flask_login import current_user
 from app.admin.views import admin_required
 from app.core.db import db
 from app.core.i18n import _
+from app.core.validation import integer_problem
 from app.workflow import cockpit, incidents, migration
 from app.workflow.models import Incident, ProcessInstance
 from forms.cockpit import ActionForm, CancelForm, DataForm, MigrateForm, ResolveForm
@@ -55,6 +56,8 @@ def _render_instance(inst, status=200, **forms):
 def instances():
     process_id = request.args.get("process") or None
     version = request.args.get("version", type=int)
+    if version is not None and integer_problem(version):   # beyond 64 bits: no such version, not an overflow
+        version = None
     state = request.args.get("state", "running")
     state = state if state in (*cockpit.STATES, "all") else "running"
     incident = request.args.get("incident") == "1"

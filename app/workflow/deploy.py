@@ -235,6 +235,9 @@ def _check_user_tasks(name: str, spec) -> list[Refusal]:
             problem = expression_problem(rule.expression, "eval", "assignTo")
             if problem:
                 out.append(Refusal(name, element, "assignTo: " + problem))
+        var = props.get("dueWorkingDaysVar")
+        if var is not None and not var.strip().isidentifier():
+            out.append(Refusal(name, element, _("dueWorkingDaysVar 须为流程数据变量名，当前为“{v}”").format(v=var)))
         due = props.get("dueWorkingDays")
         if due is not None and not (due.strip().isdigit() and int(due) <= 1000):
             out.append(Refusal(name, element, _("dueWorkingDays 须为 0 到 1000 的整数，当前为“{v}”").format(v=due)))

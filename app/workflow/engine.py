@@ -18,7 +18,7 @@ from uuid import UUID
 from flask import current_app, has_request_context
 from flask_login import current_user
 from lxml import etree
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -414,6 +414,7 @@ def start_spec(spec_row: ProcessSpec, subject_type: str, subject_id: int, data: 
                                    subject_id=subject_id, state="{}", spec=spec_row)
         db.session.add(instance)
         db.session.flush()
+        _open_tasks()[instance.id] = {}      # a new instance has no human tasks yet
         _persist(instance, workflow)
     return instance
 
@@ -432,7 +433,15 @@ def _locks() -> dict:
     if info.get("zx_lock_tx") is not tx:
         info["zx_lock_tx"] = tx
         info["zx_locked"] = {}
+        info["zx_open_tasks"] = {}
     return info["zx_locked"]
+
+
+def _open_tasks() -> dict[int, dict[str, HumanTask]]:
+    """Per locked instance of this transaction, its open human tasks (task uuid → row) as read under
+    the lock and kept by :func:`sync_human_tasks` since; an instance missing here is queried."""
+    _locks()
+    return db.session.info["zx_open_tasks"]
 
 
 def locked_instance(instance_id: int) -> ProcessInstance:
@@ -451,6 +460,46 @@ def locked_instance(instance_id: int) -> ProcessInstance:
         raise WorkflowError(_("流程实例不存在"))
     locks[instance_id] = inst
     return inst
+
+
+def lock_task(task_id: int, org_id: int | None = None) -> HumanTask | None:
+    """Lock the instance of human task ``task_id`` and read the task afresh under the lock: the step
+    of a web request that will change the task, in two statements.
+
+    With ``org_id``, only a task assigned to that organisation (another organisation's request locks
+    nothing).  Returns None if there is no such task; the caller still checks what the task it gets
+    allows (its organisation may have changed before the lock was taken).
+    """
+    owner = select(HumanTask.instance_id).where(HumanTask.id == task_id)
+    if org_id is not None:
+        owner = owner.where(HumanTask.org_id == org_id)
+    locks = _locks()
+    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == owner.scalar_subquery())
+                             .with_for_update().execution_options(populate_existing=True))
+    if inst is None:
+        return None
+    locks.setdefault(inst.id, inst)
+    return _read_tasks_under_lock(inst.id, task_id)
+
+
+def lock_for(ht: HumanTask) -> ProcessInstance:
+    """Lock the instance of ``ht`` and re-read ``ht`` under the lock (the loser of a race sees the
+    winner's result); nothing more if this transaction holds the lock already (it re-read then)."""
+    already = ht.instance_id in _locks()
+    inst = locked_instance(ht.instance_id)
+    if not already:
+        _read_tasks_under_lock(inst.id, ht.id)
+    return inst
+
+
+def _read_tasks_under_lock(instance_id: int, task_id: int) -> HumanTask | None:
+    """Task ``task_id`` and the other open tasks of its (locked) instance, re-read in one statement:
+    the loser of a race sees the winner's result, and :func:`sync_human_tasks` needs no query."""
+    rows = db.session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance_id, or_(HumanTask.status == "open", HumanTask.id == task_id))
+        .execution_options(populate_existing=True)).all()
+    _open_tasks()[instance_id] = {ht.task_uuid: ht for ht in rows if ht.status == "open"}
+    return next((ht for ht in rows if ht.id == task_id), None)
 
 
 def _state_dict(instance: ProcessInstance) -> dict:
@@ -554,10 +603,7 @@ def open_task_for_update(human_task_id: int, user) -> tuple[HumanTask, ProcessIn
     ht = db.session.get(HumanTask, human_task_id)
     if ht is None:
         raise TaskNotAvailable(_("待办事项不存在"))
-    already = ht.instance_id in _locks()
-    inst = locked_instance(ht.instance_id)
-    if not already:
-        db.session.refresh(ht)  # re-read under the lock: the loser of a race sees the winner's result
+    inst = lock_for(ht)
     if ht.status != "open":
         who = ht.completed_by.display_name if ht.completed_by else "—"
         raise TaskNotAvailable(_("该待办已由 {who} 处理完毕，无需重复提交。").format(who=who))
@@ -652,17 +698,34 @@ def _assignee(task, props: dict) -> tuple[int | None, str | None]:
 
 
 def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
+    """Make the instance's open human-task rows the READY user tasks of ``workflow``.
+
+    The open rows come from the read under the lock (:func:`lock_task`) when this transaction made
+    it, else from a query; either way without flushing the step's other writes first (the caller
+    flushes them all at once).
+    """
     ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY) if _is_human(t.task_spec)}
-    existing = {ht.task_uuid: ht for ht in db.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    known = _open_tasks()
+    existing = known.get(instance.id)
+    if existing is None:
+        with db.session.no_autoflush:    # _persist flushed the previous sync: nothing of ours is pending
+            existing = {ht.task_uuid: ht for ht in db.session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "open"))}
+    still_open = {}
     for uuid, ht in existing.items():
         if uuid not in ready:
             ht.status = "cancelled" if ht.completed_by_id is None else ht.status
+        elif ht.status == "open":
+            still_open[uuid] = ht
     for uuid, task in ready.items():
         if uuid in existing:
             continue
-        db.session.add(HumanTask(instance_id=instance.id, task_uuid=uuid, subject_type=instance.subject_type,
-                                 subject_id=instance.subject_id, created_at=now(), **index_fields(instance, task)))
+        ht = HumanTask(instance_id=instance.id, task_uuid=uuid, subject_type=instance.subject_type,
+                       subject_id=instance.subject_id, created_at=now(), **index_fields(instance, task))
+        db.session.add(ht)
+        still_open[uuid] = ht
+    if instance.id in known or instance.id in _locks():
+        known[instance.id] = still_open
 
 
 def index_fields(instance: ProcessInstance, task) -> dict:
@@ -670,8 +733,11 @@ def index_fields(instance: ProcessInstance, task) -> dict:
     props = _properties(task.task_spec)
     org_id, org_kind = _assignee(task, props)
     due_at = None
-    if props.get("dueWorkingDays"):
-        due_at = calendar().deadline(now(), int(props["dueWorkingDays"]))
+    days = props.get("dueWorkingDays")
+    if props.get("dueWorkingDaysVar"):   # the deadline is data (a preset value), not written in the XML
+        days = task.data.get(props["dueWorkingDaysVar"]) or days
+    if days:
+        due_at = calendar().deadline(now(), int(days))
     return dict(bpmn_id=task.task_spec.bpmn_id, name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
                 lane=task.task_spec.lane, org_kind=org_kind, org_id=org_id, form_key=props.get("formKey"),
                 title=str(task.data.get("title", ""))[:300], due_at=due_at)
@@ -756,6 +822,14 @@ def progress(instance: ProcessInstance) -> dict:
     return {"completed": sorted(done - current), "current": sorted(current)}
 
 
+def step_names(instance: ProcessInstance) -> dict[str, str]:
+    """bpmn id → the name the diagram gives each named step (tasks, events, gateways), spaces collapsed."""
+    hit = _cached(instance.spec)
+    return {ts.bpmn_id: " ".join(ts.bpmn_name.split())
+            for sp in (hit.spec, *hit.subprocess_specs.values()) for ts in sp.task_specs.values()
+            if getattr(ts, "bpmn_id", None) and getattr(ts, "bpmn_name", None)}
+
+
 def workflow_data(instance: ProcessInstance) -> dict:
     return dict(load(instance).data)
 
@@ -794,5 +868,7 @@ def drive(instance: ProcessInstance, answer, max_steps: int = 200) -> dict:
 def forget_instances(ids) -> None:
     """Drop rolled-back instances from this transaction's lock table (their ids may be reused)."""
     locks = _locks()
+    known = _open_tasks()
     for i in ids:
         locks.pop(i, None)
+        known.pop(i, None)

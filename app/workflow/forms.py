@@ -92,21 +92,14 @@ def schema_of(artifact: FormArtifact) -> formjs_schema.FormSchema:
 
 @event.listens_for(Session, "before_flush")
 def _pin_form_versions(session, flush_context, instances):
-    """Every new human task whose form key names a deployed form records the current version."""
-    new = [o for o in session.new if isinstance(o, HumanTask) and o.form_key and o.form_artifact_id is None]
-    if not new:
-        return
-    keys = {o.form_key for o in new}
-    with session.no_autoflush:
-        rows = session.execute(select(FormArtifact.form_id, FormArtifact.id, FormArtifact.activation)
-                               .where(FormArtifact.form_id.in_(keys))).all()
-    best: dict[str, tuple[int, int]] = {}
-    for form_id, art_id, activation in rows:
-        if form_id not in best or activation > best[form_id][1]:
-            best[form_id] = (art_id, activation)
-    for o in new:
-        if o.form_key in best:
-            o.form_artifact_id = best[o.form_key][0]
+    """Every new human task whose form key names a deployed form records the current version: the
+    highest ``activation`` of that form id, looked up by the ``INSERT`` itself (no query of its own;
+    NULL when no such form is deployed)."""
+    for o in session.new:
+        if isinstance(o, HumanTask) and o.form_key and o.form_artifact_id is None:
+            o.form_artifact_id = (select(FormArtifact.id).where(FormArtifact.form_id == o.form_key)
+                                  .order_by(FormArtifact.activation.desc(), FormArtifact.id.desc())
+                                  .limit(1).scalar_subquery())
 
 
 __all__ = ["FormDeployError", "form_exists", "deploy_form", "deploy_form_file", "deploy_form_directory",

@@ -31,7 +31,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from app.core import audit
 from app.core.db import db
 from app.core.errors import Conflict, NotFound
-from app.core.i18n import _
+from app.core.i18n import N_, _, stored
 from app.core.timeutil import now
 from app.core.transaction import on_rollback, unit_of_work
 from app.notifications.operations import notify, users_of_kind
@@ -139,7 +139,8 @@ def record(failure: Failure) -> Incident:
             db.session.flush()
             where = failure.task_name or failure.bpmn_id or "—"
             notify(users_of_kind("admin"), f"incident:{inc.id}", "incident",
-                   _("流程事件：{process} 的“{task}”出错").format(process=failure.process_id, task=where),
+                   stored(N_("流程事件：{process} 的“{task}”出错"), process=failure.process_id,
+                          task={"msgid": where} if failure.task_name else where),
                    f"{failure.error_type}: {failure.message}"[:1000], f"/admin/workflow/incidents/{inc.id}")
         if failure.instance_id is not None:
             # a Core UPDATE: no version bump, so a step in flight on the instance is not refused for it

@@ -3,6 +3,7 @@ from flask import Blueprint, Response, abort, jsonify
 from flask_login import current_user, login_required
 
 from app.core.db import db
+from app.core.i18n import get_locale, translate_data
 from app.workflow import engine
 from app.workflow.models import ProcessInstance
 
@@ -37,4 +38,12 @@ def diagram(instance_id):
 @login_required
 def progress(instance_id):
     inst = _instance_or_404(instance_id)
-    return jsonify(engine.progress(inst))
+    out = engine.progress(inst)
+    # the steps' names in the reader's language where the catalog has them (the shipped diagrams' names
+    # are msgids); a name it lacks (an administrator's own diagram) is shown as written, marked Chinese
+    names = engine.step_names(inst)
+    shown = {bid: translate_data(name) for bid, name in names.items()}
+    out["names"] = shown
+    out["untranslated"] = sorted(bid for bid, name in names.items() if shown[bid] == name) \
+        if get_locale() == "en" else []
+    return jsonify(out)

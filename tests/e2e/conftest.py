@@ -58,3 +58,25 @@ def retire_new_schemes(ctx):
     db.session.rollback()
     db.session.execute(update(Scheme).where(Scheme.id > last).values(active=False))
     db.session.commit()
+
+
+@pytest.fixture
+def fresh_app(app, tmp_path):
+    """An app of its own over a fresh SQLite database (tables, reference rates, the diagrams deployed),
+    for a test that must see only the data it makes: the English crawl, the demo's month."""
+    from app import create_app
+    from app.core.db import db
+    from app.policies.rates import seed_reference_rates
+    from app.workflow.engine import deploy_directory
+    cfg = {k: app.config[k] for k in ("SECRET_KEY", "TESTING", "CELERY_BROKER_URL", "WTF_CSRF_ENABLED",
+                                      "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ACCOUNT", "MAX_UPLOAD_MB")}
+    cfg.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.db'}", UPLOAD_DIR=str(tmp_path / "uploads"))
+    fresh = create_app(cfg)
+    with fresh.app_context():
+        db.create_all()
+        seed_reference_rates()
+        assert not deploy_directory().refusals
+        db.session.commit()
+        yield fresh
+        db.session.remove()
+        db.engine.dispose()

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from app.accounts.models import Organisation, Sector, User
 from app.core.audit import TimelineEvent, timeline
 from app.core.db import db
+from app.core.timeutil import today
+from app.credit.blacklist import firm_hits
 from app.loans.models import Loan
 from app.policies.models import ReferenceRate, Scheme, SchemeMember, SchemeParamsHistory
 from app.workflow.models import ProcessSpec
@@ -51,7 +53,7 @@ def test_only_admin_organisations_reach_admin_pages(world, login, who):
     assert other.post(f"/admin/schemes/{w.scheme.id}/params",
                       data={"params": w.scheme.params_json, "note": "x"}).status_code == 403
     db.session.expire_all()
-    assert not db.session.get(Organisation, w.firm.id).blacklisted
+    assert not firm_hits(db.session.get(Organisation, w.firm.id), today())
     assert db.session.get(User, w.u["admin"].id).active
     assert count(ProcessSpec) == before
     admin = login(w.user("admin"))
@@ -186,13 +188,13 @@ def test_blacklist_is_audited_and_blocks_the_loan(world, login):
     r = admin.post(f"/admin/orgs/{w.bank.id}/blacklist", data={"reason": "x", "action": "add"})
     assert r.status_code == 400 and "只有企业可以列入黑名单" in r.data.decode()
     db.session.expire_all()
-    assert not db.session.get(Organisation, w.bank.id).blacklisted
-    assert not db.session.get(Organisation, w.firm.id).blacklisted
+    assert not firm_hits(db.session.get(Organisation, w.bank.id), today())
+    assert not firm_hits(db.session.get(Organisation, w.firm.id), today())
     r = admin.post(f"/admin/orgs/{w.firm.id}/blacklist", data={"reason": "恶意逃废银行债务", "action": "add"})
     assert r.status_code == 302
     db.session.expire_all()
     firm_org = db.session.get(Organisation, w.firm.id)
-    assert firm_org.blacklisted and firm_org.blacklist_reason == "恶意逃废银行债务"
+    assert [e.reason for e in firm_hits(firm_org, today())] == ["恶意逃废银行债务"]   # an entry of app/credit
     ev = timeline("organisation", w.firm.id)[-1]
     assert ev.action == "blacklisted" and ev.opinion == "恶意逃废银行债务" and ev.actor_id == w.u["admin"].id
     assert "恶意逃废银行债务" in admin.get(f"/admin/orgs/{w.firm.id}").data.decode()
@@ -211,7 +213,7 @@ def test_blacklist_is_audited_and_blocks_the_loan(world, login):
                                                               "action": "remove"})
     assert r.status_code == 302
     db.session.expire_all()
-    assert not db.session.get(Organisation, w.firm.id).blacklisted
+    assert not firm_hits(db.session.get(Organisation, w.firm.id), today())
     assert [e.action for e in timeline("organisation", w.firm.id)][-2:] == ["blacklisted", "unblacklisted"]
 
 
@@ -380,3 +382,31 @@ def test_process_versions_and_deploying_twice_makes_no_new_version(world, login)
     page = admin.get("/admin/processes").data.decode()
     row = page[page.index(f'id="spec-loan_application-v{spec.version}"'):]
     assert int(row.split('class="open">')[1].split("<")[0]) == opened_before + 1
+
+
+def test_a_new_scheme_gets_its_presets_chain_as_bindings_and_shows_each_values_citation(world, login):
+    """Issue 11: one place says which diagrams a preset runs (its `processes`), and a new scheme gets them as
+    bindings with history; one place holds the citations (the preset's map), shown on the scheme's page."""
+    from app.policies import bindings
+    w = world()
+    admin = login(w.user("admin"))
+    code = f"QJ-{w.tag}"
+    r = admin.post("/admin/schemes", data={"preset": "qianjiang_2018", "code": code})
+    assert r.status_code == 302
+    scheme = db.session.scalar(select(Scheme).where(Scheme.code == code))
+    shown = {b.kind.code: (b.process_id, b.inherited) for b in bindings.bindings_of(scheme)}
+    assert shown["loan_application"] == ("loan_application_qianjiang", False)
+    assert shown["compensation"] == ("compensation_qianjiang", False)
+    assert shown["rectification"][1] is True                       # not named: the deployment-wide default
+    assert {h.kind for h in bindings.history(scheme)} == {"loan_application", "compensation"}
+    page = admin.get(f"/admin/schemes/{scheme.id}").data.decode()
+    assert "正文 (五)1 区财政出资 2000 万元 (line 91)" in page       # fund_size's citation from the map
+    assert "已不同于模板" not in page
+    raw = json.loads(scheme.params_json)
+    raw["fund_size"] = "30000000.00"
+    raw["_sources"] = {"fund_size": "区政府常务会议纪要（测试录入）"}
+    assert admin.post(f"/admin/schemes/{scheme.id}/params", data={
+        "params": json.dumps(raw, ensure_ascii=False), "note": "增资", "version": "1"}).status_code == 302
+    page = admin.get(f"/admin/schemes/{scheme.id}").data.decode()
+    row = page[page.index("<code>fund_size</code>"):][:300]
+    assert "区政府常务会议纪要（测试录入）" in row and "已不同于模板" in row

@@ -75,7 +75,7 @@ def test_borrower_sees_status_and_outcome_not_opinions_or_bank_materials(world, 
 
 
 def test_litigation_costs_are_bounded_documented_and_shown_to_the_joint_meeting(world, login):
-    w = world("lingyuan_2020")
+    w = world("qianjiang_2018")     # a joint meeting (凌源's claims go to a yearly batch instead)
     loan = make_loan(w, "2000000.00")
     bank = login(w.user("officer"))
     ok(report(w, bank, loan, "50000.00"))
@@ -162,7 +162,8 @@ def test_export_helper_is_the_only_way_to_write_rows():
     root = pathlib.Path(__file__).resolve().parents[2]
     for path in list((root / "app").rglob("*.py")) + list((root / "forms").rglob("*.py")):
         text = path.read_text(encoding="utf-8")
-        if "openpyxl" in text and path.name != "exports.py":
+        # a module that only reads workbooks (the blacklist import) builds none
+        if "openpyxl" in text and "Workbook(" in text and path.name != "exports.py":
             assert "ws.append(" not in text and "append_row" in text, path
 
 

@@ -38,6 +38,9 @@ def test_the_viewer_renders_and_submits_the_form(world, new_context):
     assert host.get_attribute("data-error") is None, host.get_attribute("data-error")
     assert page.locator("#formjs-fallback [name]").count() == 0          # one set of fields: the viewer's
     assert page.locator("#formjs-viewer .fjs-form").count() == 1
+    # the date picker (flatpickr) speaks Chinese too: weekday and month names
+    assert page.locator("#formjs-viewer .flatpickr-weekday").first.inner_text().strip() == "周日"
+    assert "月" in page.locator("#formjs-viewer .flatpickr-monthDropdown-month").first.inner_text()
     assert page.locator("#formjs-viewer button").filter(has_text="提交").count() == 0   # the page's button only
 
     page.click("#formjs-submit")                                         # empty: the viewer refuses, in Chinese

@@ -86,3 +86,43 @@ def test_deploying_an_edited_form(world, login):
     assert post_json(admin, f"/admin/forms/{art.id}/edit", [1]).status_code == 400
     assert form_versions(key) == 2 and form_versions(key + "_x") == 0
     assert workflow_forms.current(key).version == 1
+
+
+def test_a_new_form_from_the_editor(world, login):
+    """"新建表单": the editor starts empty; the schema posted with a form id becomes version 1 of that form (the id
+    written into it); an id already deployed, a malformed id or a refused schema stores nothing."""
+    w = world()
+    admin = login(w.user("admin"))
+    r = admin.get("/admin/forms/new")
+    html = r.data.decode()
+    assert r.status_code == 200 and 'id="form-editor-form-id"' in html and "data-schema" not in html
+    spec = deployed(admin, pid("mod"))
+    assert 'href="/admin/forms/new"' in admin.get(f"/admin/processes/{spec.id}/model").data.decode()
+
+    key = f"new_{uuid.uuid4().hex[:8]}"
+    schema = a_form("whatever")
+    del schema["id"]
+    r = admin.post("/admin/forms/new", data={"form_id": key, "schema": json.dumps(schema, ensure_ascii=False)})
+    assert r.status_code == 200 and r.json["ok"] and r.json["version"] == 1, r.json
+    art = workflow_forms.current(key)
+    assert art.filename == f"{key}.form" and json.loads(art.schema_json)["id"] == key
+    assert r.json["edit_url"] == f"/admin/forms/{art.id}/edit"
+
+    r = admin.post("/admin/forms/new", data={"form_id": key, "schema": json.dumps(schema)})   # taken
+    assert r.status_code == 400 and key in r.json["message"]
+    for bad_id in ("", "1x", "a b", "x" * 101):
+        assert admin.post("/admin/forms/new", data={"form_id": bad_id, "schema": json.dumps(schema)}).status_code == 400
+    other = f"new_{uuid.uuid4().hex[:8]}"
+    bad = a_form(other)
+    bad["components"][1]["valuesExpression"] = "=options"
+    r = admin.post("/admin/forms/new", data={"form_id": other, "schema": json.dumps(bad)})
+    assert r.status_code == 400 and r.json["refusals"][0]["file"] == f"{other}.form"
+    for junk in ("", "not json", "[]", "null", "\x00"):
+        assert admin.post("/admin/forms/new", data={"form_id": other, "schema": junk}).status_code == 400, junk
+    assert post_json(admin, "/admin/forms/new", [1]).status_code == 400
+    assert form_versions(other) == 0 and form_versions(key) == 1
+    for role in ("officer", "firm", "guarantee"):
+        client = login(w.user(role))
+        assert client.get("/admin/forms/new").status_code == 403
+        assert client.post("/admin/forms/new", data={"form_id": other, "schema": json.dumps(schema)}).status_code == 403
+    assert form_versions(other) == 0

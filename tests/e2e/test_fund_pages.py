@@ -144,13 +144,13 @@ def test_review_flag_is_visible_and_acknowledged(world, login):
 
 
 def test_rectification_task_pages(world, login):
-    w = world("jiangjin_2020")
+    w = world("qianjiang_2018")   # 黔江 suspends until rectified (江津 ends the cooperation instead)
     from app.fund import thresholds
     make_loan(w, "800000.00")
     s = thresholds.after_loan_classified(make_loan(w, "200000.00", classification="loss"))
     db.session.commit()
     page = login(w.user("finoffice")).get(f"/fund/{w.scheme.id}").data.decode()
-    assert "20.00%" in page and "已暂停" in page and "10.00%" in page
+    assert "20.00%" in page and "已暂停" in page and "3.00%" in page
     bank = login(w.user("officer"))
     assert "暂停业务整改" in bank.get("/tasks/").data.decode()
     t = db.session.scalar(select(HumanTask).where(HumanTask.form_key == "rectification_report",

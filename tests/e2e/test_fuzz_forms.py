@@ -203,6 +203,10 @@ def _scenario(world, login):
                    "credit_data_collection", "季度信用信息采集", {"source_org_id": src.id})
 
     j = world("jiangjin_2020")                                        # comp_advance_review/approve/pay
+    gco = j.units["guarantee"]                                        # a report duty (report_issue) and its page
+    duties._create(f"jiangjin_monthly:{month.code}:s{j.scheme.id}:o{gco.id}", "jiangjin_monthly", month, gco,
+                   j.scheme, "report_duty", "报表报送", {"reporter_org_id": gco.id})
+    seeds[j.u["guarantee"].id] = [f"/reports/r/jiangjin_monthly/{j.scheme.id}/{gco.id}/{month.code}"]
     j_bank = login(j.user("officer"))
     for stage in range(3):
         loan = make_loan(j, "1000000.00")
@@ -212,11 +216,34 @@ def _scenario(world, login):
             t = task(j.units["finance"], "comp_advance_review", claim.id)
             ok(login(j.user("finance")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "齐"}))
         if stage >= 2:
-            t = task(j.units["finoffice"], "comp_advance_approve", claim.id)
-            ok(login(j.user("finoffice")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "同意"}))
+            t = task(j.units["gov"], "comp_advance_approve", claim.id)      # 江津: 区政府 approves
+            ok(login(j.user("gov")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "同意"}))
     assert _advance  # (the helper drives all three; here each stage is kept open)
 
-    r = world("jiangjin_2020")                                        # rectification_report, _review
+    from app.policies import bindings
+    j2 = world("jiangjin_2020")                                       # 江津's own chain: comp_settlement,
+    bindings.bind_preset(j2.scheme)                                   # comp_withdrawal_approve (区政府)
+    db.session.commit()
+    j2_bank = login(j2.user("officer"))
+    for stage in range(2):
+        loan = make_loan(j2, "1000000.00")
+        ok(report(j2, j2_bank, loan, "800000.00"))
+        claim = claim_of(loan)
+        t = task(j2.units["finance"], "comp_advance_review", claim.id)
+        ok(login(j2.user("finance")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "齐"}))
+        t = task(j2.units["gov"], "comp_advance_approve", claim.id)
+        ok(login(j2.user("gov")).post(f"/tasks/{t.id}", data={"decision": "refuse", "opinion": "先行追偿"}))
+        close_recovery(j2, j2_bank, claim)
+        ok(submit_claim(j2, j2_bank, claim, "0.00", "800000.00", classification="loss"))
+        if stage == 1:
+            t = task(j2.units["finance"], "comp_settlement", claim.id)
+            ok(login(j2.user("finance")).post(f"/tasks/{t.id}", data={"decision": "approve", "opinion": "清算"}))
+
+    from app.performance import operations as performance            # a draft evaluation: the confirm form
+    performance.compute(j.scheme.id, str(today().year), j.user("finance"))
+    db.session.commit()
+
+    r = world("qianjiang_2018")                                       # rectification_report, _review (江津 ends instead)
     make_loan(r, "800000.00")
     s = thresholds.after_loan_classified(make_loan(r, "200000.00", classification="loss"))
     db.session.commit()
@@ -225,7 +252,7 @@ def _scenario(world, login):
                                                  HumanTask.subject_id == s.id, HumanTask.status == "open"))
     ok(r_bank.post(f"/tasks/{t.id}", data={"report": "整改", "files": (io.BytesIO(PDF), "r.pdf")},
                    content_type="multipart/form-data"))
-    r2 = world("jiangjin_2020")
+    r2 = world("qianjiang_2018")
     make_loan(r2, "800000.00")
     thresholds.after_loan_classified(make_loan(r2, "200000.00", classification="loss"))
     db.session.commit()
@@ -244,6 +271,9 @@ def _scenario(world, login):
     from tests.e2e.test_formjs_http import start_guarantee_review     # a task shown with a deployed form-js form
     start_guarantee_review(q)
 
+    from app.api import tokens                                        # an API token to revoke
+    tokens.issue(q.bank.id, "core", q.user("admin"))
+    db.session.commit()
     admin = login(q.user("admin"))                                    # a calendar year with entries, complete
     ok(admin.post(f"/admin/calendar/{CAL_YEAR}/days", data={"holidays": f"{CAL_YEAR}-01-01 元旦", "workdays": ""}))
     ok(admin.post(f"/admin/calendar/{CAL_YEAR}/complete", data={"note": "测试"}))
@@ -260,15 +290,126 @@ def _scenario(world, login):
         spec_id=running.spec_id, instance_id=running.id, bpmn_id="compute"))
     seeds[q.u["admin"].id] += [f"/admin/workflow/incidents/{inc.id}", f"/admin/workflow/instances/{running.id}"]
 
+    lw = _credit_scenario(world, login, seeds)                        # recommended list, blacklists, persons
+    sw = _subsidy_scenario(world, login, seeds)                       # 永川 interest subsidies, each step
+    from tests.e2e.test_seed_chain_lingyuan_yongchuan import BATCH_STAGES, lingyuan_at   # 凌源 batch steps
+    batch_users = []
+    for stage in BATCH_STAGES:
+        bw, keys = lingyuan_at(world, login, stage)
+        batch_users += [bw.user(k) for k in keys]
+
     # every role that has a form somewhere (clients are logged in; the anonymous one sees login/register)
     users = [q.user(k) for k in ("firm", "dept", "officer", "finoffice", "finance", "pboc", "cbirc", "admin",
                                  "centre", "guarantee")]
     users += [j.user(k) for k in ("finance", "finoffice", "guarantee")]
-    users += [r.user("finoffice"), r2.user("officer"), ds_user, f.user("finoffice")]
+    users += [j.user("gov"), j2.user("finance"), j2.user("gov")]
+    users += [r.user("finoffice"), r2.user("officer"), ds_user, f.user("finoffice")] + batch_users
+    users += [lw.user(k) for k in ("dept", "finoffice", "firm")]
+    users += [sw.user(k) for k in ("firm", "officer", "dept", "finance")]
     clients = [login(u) for u in users]
     for c, u in zip(clients, users):
         c.seeds = seeds.get(u.id, [])
     return clients
+
+
+def _subsidy_scenario(world, login, seeds):
+    """永川 with 信用村贷款贴息 entered, a guaranteed loan and applications at each step of
+    bpmn/interest_subsidy.bpmn (the apply form, the budget ledger's two forms)."""
+    from tests.e2e.test_compensation_http import make_loan
+    from tests.e2e.test_subsidies_http import quarter_before, review, yongchuan_live
+    from tests.e2e.test_seed_chain_lingyuan_yongchuan import ok, open_task
+
+    sw = world("yongchuan_2023")
+    yongchuan_live(sw, login)
+    loan = make_loan(sw, "800000.00", product="xinyongdai")
+    make_loan(sw, "600000.00", product="danbaodai")
+    firm = login(sw.user("firm"))
+    for back in (1, 2, 3):
+        ok(firm.post("/subsidies/apply", data={"loan_id": str(loan.id), "programme": "xinyongcun",
+                                               "period": quarter_before(today(), back), "interest_paid": "100.00",
+                                               "principal": "800000.00"}))
+    from app.subsidies.models import SubsidyApplication
+    apps = list(db.session.scalars(select(SubsidyApplication).where(SubsidyApplication.loan_id == loan.id)
+                                   .order_by(SubsidyApplication.id)))
+    t = open_task(sw.bank.id, "subsidy_bank_confirm", "subsidy_application", apps[1].id)   # at the department
+    ok(login(sw.user("officer")).post(f"/tasks/{t.id}", data={
+        "decision": "confirm", "interest_paid": "100.00", "principal": "800000.00", "opinion": "可"}))
+    review(sw, login, apps[2].id, interest="100.00")                                         # at the finance bureau
+    seeds[sw.u["finance"].id] = [f"/subsidies/budgets/{sw.scheme.id}/xinyongcun"]
+    return sw
+
+
+def _credit_scenario(world, login, seeds):
+    """Nominations in each task of bpmn/recommended_list.bpmn (one on public notice today, one whose notice
+    ended), a listed firm, blacklist entries (an open appeal, a proposal, the firm's own) and a recorded person."""
+    from unittest import mock
+
+    from app.accounts.models import Organisation
+    from app.core.uscc import make as make_uscc
+    from app.credit import blacklist, idnumber, recommended
+    from app.credit.models import BlacklistEntry
+    from app.jobs.timers import fire_due_timers
+    from app.core.timeutil import now
+    from tests.e2e.test_compensation_http import ok
+    from tests.e2e.test_credit_http import nominate, open_task
+
+    lw = world("lingyuan_2020")
+    office = login(lw.user("finoffice"))
+    task = lambda key, n: open_task(lw.units["finoffice"].id, key, "list_nomination", n.id)  # noqa: E731
+    nominate(lw, login)                                               # list_office_review
+    firms = [lw.firm]
+    for i, name in enumerate(("credit", "notice", "ended")):
+        firm = Organisation(kind="enterprise", name=f"推荐{name}{lw.tag}", code=make_uscc(f"91500116{lw.tag[:2]}{i:07d}"),
+                            sector_id=lw.sector.id)
+        db.session.add(firm)
+        db.session.commit()
+        firms.append(firm)
+        lw.firm = firm
+        n = nominate(lw, login)
+        ok(office.post(f"/tasks/{task('list_office_review', n).id}", data={"decision": "approve", "opinion": "齐全"}))
+        if name == "credit":                                          # list_credit_check
+            continue
+        past = today() - timedelta(days=30) if name == "ended" else today()
+        with mock.patch.object(recommended, "today", lambda past=past: past):
+            ok(office.post(f"/tasks/{task('list_credit_check', n).id}", data={"decision": "pass", "opinion": "通过"}))
+        if name == "notice":                                          # the public page's objection form
+            recommended.lodge_objection(n.id, "", "138", "异议", "127.0.0.1")
+            db.session.commit()
+            seeds[lw.u["finoffice"].id] = [f"/credit/list/nominations/{n.id}"]
+    fire_due_timers(now())                                            # list_listing of the ended one
+    lw.firm = firms[0]
+    entry = recommended.ListEntry(scheme_id=lw.scheme.id, enterprise_id=firms[1].id, listed_on=today(),
+                                  valid_until=today() + timedelta(days=300))
+    db.session.add(entry)
+    user = lw.user("finoffice")
+    bl = [blacklist.add_entry(user, blacklist.EntryInput(subject="firm", source="court", reason=f"失信{i}",
+                                                         uscc=firms[i].code, firm_name=firms[i].name,
+                                                         starts_on=today())) for i in (2, 3)]
+    for e in bl:
+        e.enterprise_id = firms[bl.index(e) + 2].id
+    bl[0].appeal_status, bl[0].appeal_text = "open", "已清偿"
+    proposed = BlacklistEntry(subject="firm", source="scheme_violation", reason="骗贷", uscc=firms[0].code,
+                              firm_name=firms[0].name, starts_on=today(), status="proposed")
+    db.session.add(proposed)
+    db.session.commit()
+    firm_user = lw.user("firm")
+    blacklist.record_person(firm_user, lw.firm, "controller", "王五", idnumber.make("11010519800101123"))
+    own = blacklist.add_entry(user, blacklist.EntryInput(subject="firm", source="court", reason="失信",
+                                                         uscc=lw.firm.code, firm_name=lw.firm.name, starts_on=today()))
+    own.enterprise_id = lw.firm.id
+    db.session.commit()
+    from app.credit.models import CreditCommitment                   # a commitment to upload, one to confirm
+    lw.firm.legal_representative = "张三"
+    db.session.add(CreditCommitment(enterprise_id=lw.firm.id, firm_name=lw.firm.name, uscc=lw.firm.code,
+                                    legal_representative="张三"))
+    firms[1].legal_representative = "李四"
+    db.session.add(CreditCommitment(enterprise_id=firms[1].id, firm_name=firms[1].name, uscc=firms[1].code,
+                                    legal_representative="李四", status="uploaded"))
+    db.session.commit()
+    seeds[lw.u["finoffice"].id] += [f"/credit/blacklist/{bl[0].id}", f"/credit/blacklist/{proposed.id}",
+                                    "/credit/list", "/credit/commitments"]
+    seeds[lw.u["firm"].id] = [f"/credit/blacklist/{own.id}", "/credit/persons", "/credit/commitment"]
+    return lw
 
 
 def _anonymous(app):
@@ -354,6 +495,7 @@ def clean_calendar_year(ctx):
 SCRIPT_ONLY_POSTS = {
     "admin.process_model_deploy": "tests/e2e/test_modeler_http.py",
     "admin.form_editor_deploy": "tests/e2e/test_form_editor_http.py",
+    "admin.form_new_deploy": "tests/e2e/test_form_editor_http.py",
 }
 
 

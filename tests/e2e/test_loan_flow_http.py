@@ -108,7 +108,7 @@ def test_full_flow_return_supplement_recommend_approve_file(world, login):
 
 
 def test_department_reject_reason_shown_to_firm(world, login):
-    w = world()
+    w = world("jiangjin_2020")   # a scheme with the department step (黔江 goes to the bank directly)
     firm, a = _submit(w, login)
     t = _open_task(w.dept.id, "department_review", a.id)
     r = login(w.user("dept")).post(f"/tasks/{t.id}", data={"decision": "reject", "opinion": "不符合产业方向", "bank_id": "0"})
@@ -118,7 +118,7 @@ def test_department_reject_reason_shown_to_firm(world, login):
 
 
 def test_bank_decline_requires_reason_and_tells_firm(world, login):
-    w = world()
+    w = world("jiangjin_2020")   # a scheme with the department step (黔江 goes to the bank directly)
     firm, a = _submit(w, login)
     t = _open_task(w.dept.id, "department_review", a.id)
     login(w.user("dept")).post(f"/tasks/{t.id}", data={"decision": "recommend", "opinion": "推荐", "bank_id": str(w.bank.id)})

@@ -102,3 +102,41 @@ def test_the_modeler_page_speaks_english_on_request(world, login):
     assert "Edit in the browser" in html and "Deploy" in html and "Platform properties" in html
     assert "在线编辑" not in html and "平台属性" not in html
     assert "&#34;Create task&#34;: &#34;Create task&#34;" in html       # bpmn-js's own texts stay English
+
+
+def test_deploying_as_a_new_process_leaves_the_original_and_its_schemes_alone(world, login):
+    """"部署为新流程": the edited diagram becomes version 1 of a new process (its process element renamed, file
+    ``<id>.bpmn``), the original keeps its current version — so no scheme changes until one is bound to it."""
+    w = world()
+    admin = login(w.user("admin"))
+    p = pid("mod")
+    spec = deployed(admin, p)
+    q = p + "_district"
+    r = admin.post(f"/admin/processes/{spec.id}/model",
+                   data={"xml": diagram(p, name="区县版本").decode(), "new_process_id": q})
+    assert r.status_code == 200 and r.json["ok"], r.json
+    assert [(x["process_id"], x["version"]) for x in r.json["new"]] == [(q, 1)]
+    db.session.expire_all()
+    new = engine.latest_spec(q)
+    assert new.filename == f"{q}.bpmn" and "区县版本" in new.bpmn_xml and f'id="{q}"' in new.bpmn_xml
+    assert engine.latest_spec(p).id == spec.id and versions(p) == 1          # the original is untouched
+
+    # the new id is taken now; a malformed id; a diagram without the original process; a refused diagram
+    for bad_id in (q, "1abc", "a b", "x" * 101, "a:b"):
+        r = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": spec.bpmn_xml, "new_process_id": bad_id})
+        assert r.status_code == 400 and not r.json["ok"] and r.json["message"], bad_id
+    r = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": diagram(pid("other")).decode(),
+                                                              "new_process_id": pid("n")})
+    assert r.status_code == 400 and p in r.json["message"]
+    n = pid("n")
+    r = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": gateway(p, "${approved}").decode(),
+                                                              "new_process_id": n})
+    assert r.status_code == 400 and r.json["refusals"][0]["file"] == f"{n}.bpmn"
+    for junk in ("", "not xml", "<!DOCTYPE x><x/>"):
+        r = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": junk, "new_process_id": pid("n")})
+        assert r.status_code == 400 and not r.json["ok"], junk
+    db.session.expire_all()
+    assert engine.current_spec(n) is None and versions(p) == 1
+    other = login(w.user("officer"))
+    r = other.post(f"/admin/processes/{spec.id}/model", data={"xml": spec.bpmn_xml, "new_process_id": pid("n")})
+    assert r.status_code == 403

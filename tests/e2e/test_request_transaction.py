@@ -190,13 +190,14 @@ def test_an_uncaught_refusal_on_post_rolls_back_and_flashes_on_the_previous_page
 
 
 def test_an_uncaught_refusal_on_get_shows_the_message_with_its_status(world, login, monkeypatch):
-    from app.loans import views as loan_views
+    import dataclasses
+    from app.registers.definitions import REGISTERS
     w = world()
     officer = login(w.user("officer"))
 
     def refuse(user):
         raise NotAllowed("本机构无权查看贷款台账（测试）")
-    monkeypatch.setattr(loan_views, "visible_loans", refuse)
+    monkeypatch.setitem(REGISTERS, "loans", dataclasses.replace(REGISTERS["loans"], query=refuse))
     r = officer.get("/loans/")
     assert r.status_code == 403
     page = r.data.decode()
@@ -238,7 +239,8 @@ def test_views_no_longer_turn_a_bare_value_error_into_a_form_message(world, logi
     firm = login(w.user("firm"))
     assert firm.post("/applications/new", data=application_form(w), content_type="multipart/form-data").status_code == 302
     a = db.session.scalar(select(LoanApplication).where(LoanApplication.enterprise_id == w.firm.id))
-    t = db.session.scalar(select(HumanTask).where(HumanTask.subject_id == a.id, HumanTask.status == "open"))
+    t = db.session.scalar(select(HumanTask).where(HumanTask.subject_type == "loan_application",
+                                                  HumanTask.subject_id == a.id, HumanTask.status == "open"))
 
     def bug(*a, **kw):
         raise ValueError("invalid literal for int() with base 10: 'x'")

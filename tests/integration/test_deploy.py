@@ -309,3 +309,32 @@ def test_lane_and_candidate_group_with_role_name_the_organisation(world):
         engine.start(r, "test", 1, {"scheme_id": w.scheme.id})
     assert "assignTo" in str(info.value)
     db.session.rollback()
+
+
+def test_a_kind_with_several_members_goes_to_the_member_the_data_names(world):
+    """Two banks in each scheme: ``orgKind=bank`` sends the task to the bank the data names as ``bank_org_id``,
+    in that instance's scheme; a bank of another scheme, an organisation of another kind or garbage is refused
+    (the step stops with the message), never guessed."""
+    w, other = world(), world()
+    r = pid("banks")
+    engine.deploy_sources([(f"{r}.bpmn", diagram(r, user_task(props(formKey="filing_ack", orgKind="bank"))))])
+    db.session.commit()          # kept across the rollbacks of the refused starts below
+
+    def queue_of(data):
+        inst = engine.start(r, "test", 1, data)
+        ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id))
+        return ht.org_id, ht.org_kind
+
+    assert queue_of({"scheme_id": w.scheme.id, "bank_org_id": w.bank2.id}) == (w.bank2.id, "bank")
+    assert queue_of({"scheme_id": w.scheme.id, "bank_org_id": w.bank.id}) == (w.bank.id, "bank")
+    assert queue_of({"scheme_id": other.scheme.id, "bank_org_id": other.bank.id}) == (other.bank.id, "bank")
+    for data, words in [({"scheme_id": w.scheme.id, "bank_org_id": other.bank.id}, "不是本政策中角色为 bank"),
+                        ({"scheme_id": w.scheme.id, "bank_org_id": "x"}, "不是本政策中角色为 bank"),
+                        ({"bank_org_id": w.units["guarantee"].id}, "不是类型为 bank 的单位")]:
+        with pytest.raises(engine.WorkflowError) as info:
+            queue_of(data)
+        assert words in str(info.value), data
+        db.session.rollback()
+    # without a scheme, an organisation of the kind named by the data
+    assert queue_of({"bank_org_id": other.bank2.id}) == (other.bank2.id, "bank")
+    db.session.rollback()

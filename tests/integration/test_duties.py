@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.accounts.models import Organisation
 from app.core.db import db
 from app.core.timeutil import SHANGHAI, local
+from app.loanbook import operations as book_ops
 from app.duties import operations as ops
 from app.duties.models import Duty
 from app.loans.models import Loan
@@ -57,7 +58,8 @@ def test_monthly_filing_created_once_per_bank_and_period(world):
 
 def test_quarterly_collection_for_each_data_source(world):
     w = world()
-    sources = [Organisation(kind="data_source", name=f"{n}{w.tag}", code=f"ds-{n}-{w.tag}") for n in ("税务", "供电")]
+    sources = [Organisation(kind="data_source", name=f"{n}{w.tag}", code=f"ds-{c}-{w.tag}")
+               for n, c in (("税务", "tax"), ("供电", "power"))]
     db.session.add_all(sources)
     db.session.commit()
     ids = [s.id for s in sources]
@@ -99,6 +101,14 @@ def test_filing_task_page_lists_last_month_loans_and_records_statistics(world, l
     r = bank.post(f"/tasks/{ht.id}", data={"firm_count": "-1", "loan_count": "1", "total_amount": "300000.00"})
     assert r.status_code == 400 and "请确认贷款清单" in r.data.decode()
     assert db.session.get(Duty, duty.id).status == "open"
+    # the month's loan book must list the loan first
+    r = bank.post(f"/tasks/{ht.id}", data={"confirmed": "y", "firm_count": "1", "loan_count": "1",
+                                          "total_amount": "300000.00", "note": "无异常"})
+    assert r.status_code == 400 and "月度贷款台账尚缺 1 笔" in r.data.decode()
+    assert db.session.get(Duty, duty.id).status == "open"
+    book_ops.report(w.bank, "2026-01", [book_ops.RowInput(inside.no, "300000.00", "0", "normal", "performing")],
+                    source="form", replace=False)
+    db.session.commit()
     r = bank.post(f"/tasks/{ht.id}", data={"confirmed": "y", "firm_count": "1", "loan_count": "1",
                                           "total_amount": "300000.00", "note": "无异常"})
     assert r.status_code == 302
@@ -107,32 +117,43 @@ def test_filing_task_page_lists_last_month_loans_and_records_statistics(world, l
     assert d.status == "done" and d.result["loan_ids"] == [inside.id] and d.result["total_amount"] == "300000.00"
     assert d.late is True      # filed in 2026-11, long after the deadline
     assert db.session.get(HumanTask, ht.id).status == "completed"
-    # the duty list shows it
-    assert duty.period.encode() in login(w.user("finoffice")).get("/duties/").data
+    # the duty list shows it, found by its filters; a hostile filter value is named and not applied
+    office = login(w.user("finoffice"))
+    page = office.get("/duties/?kind=monthly_filing&period=2026-01&status=done").data.decode()
+    assert f'id="duty-{duty.id}"' in page and "逾期报送" in page
+    assert f'id="duty-{duty.id}"' not in office.get("/duties/?period=2026-01&status=open").data.decode()
+    page = office.get("/duties/?period=2026-01%27--&kind=x").data.decode()
+    assert 'id="filter-errors"' in page and "期间：格式应为" in page and "类型：不是可选的值" in page
 
 
 def test_credit_data_upload_page(world, login):
     import io
-    from tests.conftest import PDF
     from app.accounts.operations import create_user
-    from tests.conftest import PASSWORD
+    from app.credit import sources as credit_sources
+    from tests.conftest import PASSWORD, PDF
     w = world()
     src = Organisation(kind="data_source", name=f"社保{w.tag}", code=f"ds-soc-{w.tag}")
     db.session.add(src)
     db.session.flush()
     u = create_user(src, f"ds_{w.tag.lower()}", "社保报送员", PASSWORD)
+    credit_sources.assign_unit(src, "social_insurance")
     db.session.commit()
     run_now("credit_data", date(2025, 7, 1))
     duty = db.session.scalar(select(Duty).where(Duty.org_id == src.id, Duty.period == "2025Q2"))
     ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == duty.instance_id))
     c = login(u)
-    r = c.post(f"/tasks/{ht.id}", data={"record_count": "12"}, content_type="multipart/form-data")
+    page = c.get(f"/tasks/{ht.id}").data.decode()
+    assert 'id="credit-category"' in page and "/credit/sources/social_insurance/template.xlsx" in page
+    r = c.post(f"/tasks/{ht.id}", data={"note": "x"}, content_type="multipart/form-data")
     assert r.status_code == 400 and db.session.get(Duty, duty.id).status == "open"
-    r = c.post(f"/tasks/{ht.id}", data={"record_count": "12", "files": (io.BytesIO(PDF), "q2.pdf")},
-               content_type="multipart/form-data")
+    r = c.post(f"/tasks/{ht.id}", data={"file": (io.BytesIO(PDF), "q2.pdf")}, content_type="multipart/form-data")
+    assert r.status_code == 400 and ".xlsx" in r.data.decode() and db.session.get(Duty, duty.id).status == "open"
+    header = ",".join(c.header for c in credit_sources.CATEGORIES["social_insurance"].columns)
+    body = f"{header}\n{w.firm.code},{w.firm.name},2025Q2,12,3600.50,\n".encode()
+    r = c.post(f"/tasks/{ht.id}", data={"file": (io.BytesIO(body), "q2.csv")}, content_type="multipart/form-data")
     assert r.status_code == 302
     db.session.expire_all()
-    assert db.session.get(Duty, duty.id).result["record_count"] == 12
+    assert db.session.get(Duty, duty.id).result["record_count"] == 1
 
 
 def test_unknown_calendar_year_fails_loudly(world):

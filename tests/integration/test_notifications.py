@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.core.db import db
 from app.core.timeutil import now
 from app.notifications import mail as mail_delivery, operations as ops
+from app.notifications.messages import show
 from app.notifications.models import Notification
 from app.jobs.deadlines import escalate_overdue, send_reminders
 from app.jobs.models import TaskDeadlineEvent
@@ -102,7 +103,7 @@ def test_reminder_one_working_day_before_and_escalation_exactly_once(world, logi
     fin = w.user("finoffice")
     fin_notes = list(db.session.scalars(select(Notification).where(
         Notification.user_id == fin.id, Notification.key.like(f"escalation:t{ht.id}:%"))))
-    assert len(fin_notes) == 1 and w.bank.name in fin_notes[0].title
+    assert len(fin_notes) == 1 and w.bank.name in show(fin_notes[0]).title
     # the queue counts it
     page = login(officer).get("/tasks/").data.decode()
     assert "逾期 1 项" in page

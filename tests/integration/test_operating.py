@@ -7,6 +7,7 @@ import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import brotli
 import pytest
 
 from app import create_app
@@ -70,6 +71,8 @@ class _FakeSentry(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
+        elif self.headers.get("Content-Encoding") == "br":    # sentry-sdk uses brotli when it is installed
+            body = brotli.decompress(body)                     # (it is: WeasyPrint's fonttools brings it)
         type(self).received.append((self.path, body))
         self.send_response(200)
         self.end_headers()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from app.core.i18n import shown_in_source_language
 from app.applications import operations as app_ops
 from app.core.db import db
 from app.core.timeutil import today
@@ -236,7 +237,7 @@ def test_loans_reaching_ten_times_the_fund_raise_the_review_flag(world):
     db.session.commit()
     assert v.limit == D("200000000.00") and v.reached
     acct = fund.account(w.scheme.id)
-    assert acct.review_flag and "10 倍" in acct.review_reason
+    assert acct.review_flag and "10 倍" in shown_in_source_language(acct.review_reason)
     with pytest.raises(fund.FundError):
         thresholds.acknowledge_review(w.scheme.id, w.user("officer"), "x")
     thresholds.acknowledge_review(w.scheme.id, w.user("finoffice"), "已提请区政府研究扩大基金规模")

@@ -8,6 +8,15 @@ from app.core.errors import DomainError
 from app.policies.presets import preset_params as load_preset
 
 
+def entered_yongchuan():
+    """永川 with sharing ratios an administrator entered (the seed gives none; these are test entries)."""
+    raw = load_preset("yongchuan_2023").model_dump(mode="json", by_alias=True)
+    for product, share in zip(raw["products"], ("0.50", "0.60", "0.30")):
+        product["fund_share"] = share
+    raw["products"][2].update(bank_share="0.40", guarantee_share="0.30")   # 担保贷: three ways
+    return load_preset("yongchuan_2023", products=raw["products"])
+
+
 def facts(**kw):
     base = dict(loan_amount=D("1000000.00"), product="standard", overdue_principal=D("1000000.00"),
                 recovered=D("0.00"), costs=D("0.00"))
@@ -67,8 +76,53 @@ def test_net_of_costs_return_is_cumulative():
     assert rules.recovery_return(load_preset("qianjiang_2018"), D("0.5"), D("1"), D("0"), D("0"), D("1")) is None
 
 
-def test_yongchuan_share_by_product_and_unknown_product():
+def test_yongchuan_ratios_not_entered_are_not_invented():
     p = load_preset("yongchuan_2023")
+    assert [x.fund_share for x in p.products] == [None, None, None] and p.fund_share is None
+    assert p.missing_for_go_live() == ["products[0].fund_share", "products[1].fund_share", "products[2].fund_share",
+                                       "products[2].bank_share", "products[2].guarantee_share"]
+    with pytest.raises(DomainError):
+        rules.fund_share(p, "danbaodai")
+
+
+def test_yongchuan_guaranteed_loan_is_shared_three_ways_at_the_entered_ratios():
+    p = entered_yongchuan()
+    assert p.product("danbaodai").three_way and not p.product("xinyongdai").three_way
+    c = rules.claim_amount(p, facts(product="danbaodai", overdue_principal=D("500000.01")))
+    fund, guarantee, bank = c.amount("fund_due"), c.amount("guarantee_bears"), c.amount("bank_bears")
+    assert fund == D("150000.00") and guarantee == D("150000.00")     # 500,000.01 × 30% = 150,000.003, 四舍五入到分
+    assert bank == D("200000.01") and fund + guarantee + bank == D("500000.01")   # the bank bears the remainder
+    assert c.amount("bank_share") == D("0.40") and c.amount("guarantee_share") == D("0.30")
+    assert c.results["guarantee_bears"] == "150000.00" and D(c.result) == fund
+    assert "四舍五入到分" in next(l.formula for l in c.lines if l.key == "guarantee_bears")
+    # a two-way product has no guarantee line
+    c = rules.claim_amount(p, facts(product="xinyongdai"))
+    assert c.amount("guarantee_bears") is None and c.amount("bank_bears") == D("500000.00")
+
+
+def test_three_way_ratios_are_validated_and_never_defaulted():
+    from app.policies.params import ParamsInvalid, parse_params
+    raw = load_preset("yongchuan_2023").model_dump(mode="json", by_alias=True)
+    raw["products"][2].update(fund_share="0.30", bank_share="0.40", guarantee_share="0.40")
+    with pytest.raises(ParamsInvalid) as exc:
+        parse_params(raw)
+    assert "之和应为 1" in exc.value.errors["products[2].guarantee_share"]
+    raw["products"][2].update(guarantee_share="0.30")
+    raw["products"][0].update(bank_share="0.50")       # a two-way product has no bank or guarantee ratio
+    with pytest.raises(ParamsInvalid) as exc:
+        parse_params(raw)
+    assert "products[0].loss_split" in exc.value.errors
+    raw["products"][0].pop("bank_share")
+    raw["products"][2].update(guarantee_share=None)
+    p = parse_params(raw)
+    assert "products[2].guarantee_share" in p.missing_for_go_live()
+    with pytest.raises(DomainError):                   # a claim never invents the missing ratio
+        rules.claim_amount(p, facts(product="danbaodai"))
+
+
+def test_yongchuan_share_by_product_and_unknown_product():
+    p = entered_yongchuan()
+    assert p.missing_for_go_live() == []
     share, product = rules.fund_share(p, "danbaodai")
     assert share == D("0.30") and product.code == "danbaodai"
     with pytest.raises(DomainError):
@@ -89,7 +143,7 @@ def test_rating_order():
 
 
 def test_amounts_are_read_by_stable_line_ids_and_labels_translate_with_their_arguments():
-    c = rules.claim_amount(load_preset("yongchuan_2023"), facts(product="danbaodai", recovered=D("100000.00")))
+    c = rules.claim_amount(entered_yongchuan(), facts(product="danbaodai", recovered=D("100000.00")))
     assert c.result_of("final_loss") == D("900000.00") and c.result_of("fund_due") == D("270000.00")
     line = next(l for l in c.lines if l.key == "fund_share")
     assert "{product}" in line.label and line.args["product"]

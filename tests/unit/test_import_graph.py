@@ -38,6 +38,12 @@ LAZY_ALLOWED: dict[tuple[str, str], str] = {
         "app.compensation.views", "app.notifications.views", "app.jobs.views", "app.duties.views",
         "app.core.health", "app.accounts.sessions", "app.core.money", "app.core.timeutil", "app.core.i18n",
         "app.cli", "app.formjs.models", "app.workflow.cockpit_views",
+        "app.loanbook.models", "app.api.models", "app.loanbook.views", "app.api.admin_views", "app.api.views",
+        "app.credit.models", "app.credit.views",
+        "app.registers.views", "app.dashboards.views", "app.reports.views", "app.reports.models",
+        "app.pages.views", "app.subsidies.models", "app.subsidies.views",
+        "app.performance.models", "app.performance.views",
+        "app.home.views",
     )},
     # a CLI command body: the demo data (organisations, users, schemes) is loaded only by `flask zx demo`
     ("app.cli", "app.demo"): "CLI command body (demo)",

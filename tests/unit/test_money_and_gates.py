@@ -77,7 +77,7 @@ def test_lingyuan_rate_term_rating_first_loan_whitelist():
     p = load_preset("lingyuan_2020")
     assert rate_cap(p, BENCH_1Y) == Decimal("5.6550")
     assert "rate_cap" in failed(p, annual_rate=Decimal("5.66"))
-    assert not failed(p, annual_rate=Decimal("5.655"), term_months=36)
+    assert not failed(p, annual_rate=Decimal("5.655"), term_months=36, term_reason="设备回收期三年")
     assert "max_term" in failed(p, term_months=37)
     assert "credit_rating" in failed(p, credit_rating="BBB")
     assert "credit_rating" in failed(p, credit_rating=None)
@@ -112,6 +112,10 @@ def test_jiangjin_controllers_joint_guarantee_and_lingyuan_pure_credit():
 def test_lingyuan_longer_than_normal_term_passes_with_a_note():
     p = load_preset("lingyuan_2020")
     assert p.normal_term_months == 24 and p.max_term_months == 36
-    notes = [r for r in check_gates(p, facts(term_months=30)).results if r.rule == "normal_term"]
-    assert notes and notes[0].passed and "24" in notes[0].message
+    notes = [r for r in check_gates(p, facts(term_months=30, term_reason="设备回收期较长")).results
+             if r.rule == "normal_term"]
+    assert notes and notes[0].passed and "24" in notes[0].message and "设备回收期较长" in notes[0].message
+    # beyond the normal term without a reason: refused (issue 11)
+    bare = [r for r in check_gates(p, facts(term_months=30)).results if r.rule == "normal_term"]
+    assert bare and not bare[0].passed and bare[0].hard
     assert not [r for r in check_gates(p, facts(term_months=24)).results if r.rule == "normal_term"]

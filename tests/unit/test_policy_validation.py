@@ -1,6 +1,7 @@
 """Validation of policy parameters, without HTTP or a database: every preset passes, each bad value
 is refused with the key it belongs to."""
 import copy
+import json
 from decimal import Decimal
 
 import pytest
@@ -40,10 +41,13 @@ def _with(preset="jiangjin_2020", **changes):
     ({"joint_meeting_roles": []}, "joint_meeting_roles", "非空"),
     ({"filing_recipient_roles": ["tax_bureau"]}, "filing_recipient_roles", "tax_bureau"),
     ({"products": []}, "products", "至少"),
-    ({"products": [{"code": "x", "name": "X"}]}, "products[0].fund_share", "必须"),
+    ({"products": [{"code": "x", "name": "X", "fund_share": "1.5"}]}, "products[0].fund_share", "0 到 1"),
     ({"products": [{"code": "x", "name": "X", "fund_share": "0.5"},
                    {"code": "x", "name": "Y", "fund_share": "0.5"}]}, "products[1].code", "重复"),
     ({"payout_working_days": 0}, "payout_working_days", "整数"),
+    ({"report_deadlines": {"weekly": {"working_days": 3}}}, "report_deadlines", "未知的报表"),
+    ({"report_deadlines": {"quarterly_bulletin": {"working_days": 31}}}, "report_deadlines.quarterly_bulletin.working_days", "整数"),
+    ({"report_deadlines": {"quarterly_bulletin": {"days": 3}}}, "report_deadlines.quarterly_bulletin", "day_of_month"),
     ({"max_term_months": "24"}, "max_term_months", "整数"),
     ({"require_whitelist": "yes"}, "require_whitelist", "true"),
     ({"recovery_after_payout": {"kind": "share_principal", "fund_share": "2"}},
@@ -85,3 +89,17 @@ def test_every_stored_parameter_is_read_somewhere():
     text = "\n".join(p.read_text(encoding="utf-8") for p in sources)
     unread = [f for f in SchemeParams.model_fields if not re.search(rf"\b(params|p)\.{f}\b", text)]
     assert unread == [], f"stored but never read: {unread}"
+
+
+def test_a_ratio_not_entered_is_valid_but_blocks_go_live():
+    """永川: the seed gives no sharing ratio, so the preset leaves it empty (no invented default)."""
+    p = parse_params(_with(fund_share=None, products=[{"code": "x", "name": "X"}]))
+    assert p.products[0].fund_share is None and p.missing_for_go_live() == ["products[0].fund_share"]
+    # a scheme-wide share covers products without their own
+    assert parse_params(_with(fund_share="0.5", products=[{"code": "x", "name": "X"}])).missing_for_go_live() == []
+
+
+def test_sources_round_trip_under_their_json_name():
+    p = parse_params(_with(_sources={"fund_size": "seed line 1"}))
+    assert p.sources == {"fund_size": "seed line 1"}
+    assert '"_sources"' in p.to_json() and parse_params(json.loads(p.to_json())).sources == p.sources
