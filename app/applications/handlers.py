@@ -34,9 +34,7 @@ def _common(ht, user):
 def _dept_prepare(form, ht, user):
     a = _app(ht)
     held = {m.organisation_id: m for m in ops.held_banks(a.scheme)}
-    form.bank_id.choices = [(0, "—")] + [
-        (o.id, localname(o) + ((" — " + (_("已停止合作") if held[o.id].ended_at else _("已暂停"))) if o.id in held else ""))
-        for o in a.scheme.member_orgs("bank")]
+    form.bank_id.choices = [(0, "—")] + ops.bank_choices(a.scheme)
     if not form.is_submitted() and a.preferred_bank_id and a.preferred_bank_id not in held:
         form.bank_id.data = a.preferred_bank_id
 

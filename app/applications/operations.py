@@ -128,6 +128,13 @@ def submit_application(user, data: ApplicationInput, licence_files, statement_fi
     if data.consent_bank_id in ended or data.preferred_bank_id in ended:
         raise OperationError(_("区政府已停止与该银行的合作，请选择其他合作银行"), "consent_bank_id")
     direct = scheme.params.application_route == "direct_to_bank"
+    if direct:
+        # the application goes straight to this bank (黔江 art.10): a suspended bank could not approve it
+        chosen = next((m for m in scheme.members if m.role == "bank" and m.organisation_id == data.consent_bank_id),
+                      None)
+        refusal = held_bank_refusal(chosen)
+        if refusal:
+            raise OperationError(refusal, "consent_bank_id")
     if data.consent_valid_until < today():
         raise OperationError(_("授权有效期不能早于今天"), "consent_valid_until")
     if not licence_files:
@@ -215,6 +222,14 @@ def held_banks(scheme: Scheme) -> list[SchemeMember]:
     """The scheme's cooperating banks that may not take new loans now: suspended (黔江: NPL ratio, until
     the rectification is accepted) or whose cooperation was ended (江津 art.10)."""
     return [m for m in scheme.members if m.role == "bank" and (m.suspended or m.ended_at is not None)]
+
+
+def bank_choices(scheme: Scheme) -> list[tuple[int, str]]:
+    """The scheme's cooperating banks as (id, label) choices, a held bank marked in its label (已暂停 /
+    已停止合作) so whoever chooses sees it before choosing."""
+    held = {m.organisation_id: m for m in held_banks(scheme)}
+    return [(o.id, localname(o) + ((" — " + (_("已停止合作") if held[o.id].ended_at else _("已暂停")))
+                                   if o.id in held else "")) for o in scheme.member_orgs("bank")]
 
 
 def held_bank_refusal(member: SchemeMember | None) -> str | None:

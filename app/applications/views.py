@@ -60,10 +60,15 @@ def _fill_choices(form: ApplicationForm):
     if form.scheme_id.data:
         scheme = db.session.get(Scheme, form.scheme_id.data)
     scheme = scheme or (schemes[0] if schemes else None)
-    banks = scheme.member_orgs("bank") if scheme else []
-    form.preferred_bank_id.choices = [(0, _("不指定"))] + [(b.id, localname(b)) for b in banks]
-    form.consent_bank_id.choices = [(b.id, localname(b)) for b in banks]
+    banks = ops.bank_choices(scheme) if scheme else []
+    form.preferred_bank_id.choices = [(0, _("不指定"))] + banks
+    form.consent_bank_id.choices = banks
     return schemes
+
+
+def _bank_map(schemes) -> dict[int, list]:
+    """Each policy's bank choices (held banks marked), for the form's script to follow the chosen policy."""
+    return {s.id: [list(c) for c in ops.bank_choices(s)] for s in schemes}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -82,7 +87,7 @@ def new():
         licence = [(f.filename, f.read()) for f in request.files.getlist("business_licence") if f and f.filename]
         statements = [(f.filename, f.read()) for f in request.files.getlist("financial_statements") if f and f.filename]
         if _file_errors(form, {"business_licence": licence, "financial_statements": statements}):
-            return render_template("applications/new.html", form=form, schemes=schemes), 400
+            return render_template("applications/new.html", form=form, schemes=schemes, bank_map=_bank_map(schemes)), 400
         try:
             a = ops.submit_application(current_user, ops.ApplicationInput(
                 scheme_id=form.scheme_id.data, sector_id=form.sector_id.data, amount=form.amount.data,
@@ -102,9 +107,9 @@ def new():
         else:
             flash(_("贷款需求 {no} 已提交，等待 {dept} 审核").format(no=a.no, dept=localname(a.department)), "success")
             return redirect(url_for("applications.show", app_id=a.id))
-        return render_template("applications/new.html", form=form, schemes=schemes), 400
+        return render_template("applications/new.html", form=form, schemes=schemes, bank_map=_bank_map(schemes)), 400
     status = 400 if form.is_submitted() else 200
-    return render_template("applications/new.html", form=form, schemes=schemes), status
+    return render_template("applications/new.html", form=form, schemes=schemes, bank_map=_bank_map(schemes)), status
 
 
 def _file_errors(form, files_by_field: dict) -> bool:

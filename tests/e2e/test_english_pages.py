@@ -116,7 +116,8 @@ def test_english_pages_show_no_chinese_outside_data(fresh_app):
     officer = login(w.user("officer"))
     ok(report(w, officer, loan, "800000.00"))
     claim_of(loan)
-    _submit(w, login)                                 # an application waiting in the department's queue
+    # an application waiting in the bank's queue: with the other bank (the overdue report suspended the first)
+    _submit(w, login, consent_bank_id=str(w.bank2.id), preferred_bank_id=str(w.bank2.id))
     from app.accounts.models import Organisation, Sector, User
     from app.core.db import db
     from app.policies.models import Scheme

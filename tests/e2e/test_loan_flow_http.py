@@ -17,9 +17,9 @@ def _open_task(org_id, form_key, app_id):
         HumanTask.status == "open"))
 
 
-def _submit(world, login):
+def _submit(world, login, **over):
     firm = login(world.user("firm"))
-    r = firm.post("/applications/new", data=application_form(world), content_type="multipart/form-data")
+    r = firm.post("/applications/new", data=application_form(world, **over), content_type="multipart/form-data")
     assert r.status_code == 302, r.data.decode()[:2000]
     a = db.session.scalar(select(LoanApplication).where(LoanApplication.enterprise_id == world.firm.id))
     return firm, a

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.admin import operations as admin_ops
 from app.applications.models import CreditAccessLog, LoanApplication
@@ -152,6 +152,31 @@ def test_qianjiang_bank_decline_tells_the_firm_why(world, login):
     page = firm.get(f"/applications/{a.id}").data.decode()
     assert 'id="decline-reason"' in page and "近一年连续亏损，第一还款来源不足" in page
     assert _path(a.instance_id) == ["bank_due_diligence"]
+
+
+def test_qianjiang_firm_sees_a_suspended_bank_before_choosing_and_cannot_apply_to_it(world, login):
+    """黔江's firm chooses its bank (art.10): a suspended bank is marked in the choice, and an application
+    sent straight to it is refused next to the field with nothing stored."""
+    from app.policies.models import SchemeMember
+    w = world("qianjiang_2018")
+    assert bindings.bind_preset(w.scheme) or [b for b in bindings.bindings_of(w.scheme) if not b.inherited]
+    member = db.session.scalar(select(SchemeMember).where(SchemeMember.scheme_id == w.scheme.id,
+                                                          SchemeMember.organisation_id == w.bank.id))
+    member.suspended, member.suspended_reason = True, "不良率超过 3%"
+    db.session.commit()
+    firm = login(w.user("firm"))
+    page = firm.get(f"/applications/new?scheme_id={w.scheme.id}").data.decode()
+    assert "测试银行甲" in page and "已暂停" in page
+    before = db.session.scalar(select(func.count(LoanApplication.id)))
+    r = firm.post("/applications/new", data=application_form(w), content_type="multipart/form-data")
+    assert r.status_code == 400
+    assert "暂停开展业务" in r.data.decode() and "不良率超过 3%" in r.data.decode()
+    assert db.session.scalar(select(func.count(LoanApplication.id))) == before
+    # the other bank, not suspended, takes it
+    r = firm.post("/applications/new", data=application_form(w, consent_bank_id=str(w.bank2.id),
+                                                              preferred_bank_id=str(w.bank2.id)),
+                  content_type="multipart/form-data")
+    assert r.status_code == 302, r.data.decode()[:2000]
 
 
 # ------------------------------------------------------------------ 江津
