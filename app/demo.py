@@ -301,35 +301,29 @@ def ensure_joint_review_sample(scheme: Scheme | None, banks, firms) -> None:
 def ensure_duty_history(at) -> None:
     """The current periods' duties whose deadline passed before the demo was loaded, recorded as filed
     on time, so the hourly duty jobs do not create them already overdue.  A period still open today is
-    left to the jobs (its duty is created with a deadline to come)."""
-    for period, rows in ((duty_ops.monthly_period(local(at).date()), _monthly_rows()),
-                         (duty_ops.quarterly_period(local(at).date()), _quarterly_rows())):
-        if period is None or period.due_at >= at:
+    left to the jobs (its duty is created with a deadline to come).  Monthly filings have each scheme's
+    own deadline (``filing_working_days``)."""
+    on = local(at).date()
+    rows = []
+    members = db.session.execute(
+        select(SchemeMember.scheme_id, SchemeMember.organisation_id).join(Scheme, Scheme.id == SchemeMember.scheme_id)
+        .where(SchemeMember.role == "bank", SchemeMember.suspended.is_(False), Scheme.active.is_(True))).all()
+    for scheme_id, org_id in members:
+        period = duty_ops.monthly_period(on, db.session.get(Scheme, scheme_id))
+        if period is not None:
+            rows.append((period, duty_ops.monthly_key(period, scheme_id, org_id), "monthly_filing", scheme_id, org_id))
+    quarter = duty_ops.quarterly_period(on)
+    if quarter is not None:
+        for o in db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.data_source.value)):
+            rows.append((quarter, duty_ops.credit_data_key(quarter, o), "credit_data", None, o))
+    for period, key, kind, scheme_id, org_id in rows:
+        if period.due_at >= at or db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
             continue
-        for key, kind, scheme_id, org_id in rows(period):
-            if db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
-                continue
-            done = period.due_at - timedelta(days=1)
-            db.session.add(Duty(key=key, kind=kind, period=period.code, scheme_id=scheme_id, org_id=org_id,
-                                due_at=period.due_at, stats_due_at=period.stats_due_at, status="done", late=False,
-                                result_json='{"demo": true}', created_at=done, completed_at=done))
+        done = period.due_at - timedelta(days=1)
+        db.session.add(Duty(key=key, kind=kind, period=period.code, scheme_id=scheme_id, org_id=org_id,
+                            due_at=period.due_at, stats_due_at=period.stats_due_at, status="done", late=False,
+                            result_json='{"demo": true}', created_at=done, completed_at=done))
     db.session.flush()
-
-
-def _monthly_rows():
-    def rows(period):
-        members = db.session.execute(
-            select(SchemeMember.scheme_id, SchemeMember.organisation_id).join(Scheme, Scheme.id == SchemeMember.scheme_id)
-            .where(SchemeMember.role == "bank", SchemeMember.suspended.is_(False), Scheme.active.is_(True))).all()
-        return [(duty_ops.monthly_key(period, s, o), "monthly_filing", s, o) for s, o in members]
-    return rows
-
-
-def _quarterly_rows():
-    def rows(period):
-        sources = db.session.scalars(select(Organisation.id).where(Organisation.kind == OrgKind.data_source.value))
-        return [(duty_ops.credit_data_key(period, o), "credit_data", None, o) for o in sources]
-    return rows
 
 
 # (months before this month it was disbursed, amount, story): a year of monthly loan-book history

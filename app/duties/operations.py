@@ -37,9 +37,9 @@ from app.workflow import engine
 from app.workflow.models import HumanTask
 
 SUBJECT = "duty"
-FILING_WORKING_DAYS = 5      # 黔江 art. 12: 每月初5个工作日内
-STATS_DAY_OF_MONTH = 5       # 次月5日前 (moved to the next working day when a holiday)
-COLLECTION_WORKING_DAYS = 5  # 下季度前5个工作日内
+# the data-source units' quarterly collection (黔江 seed 000 line 51: 下季度前5个工作日内); the units serve every
+# scheme of the deployment, so this one is not a scheme's parameter
+COLLECTION_WORKING_DAYS = 5
 
 
 class DutyError(DomainError):
@@ -58,6 +58,16 @@ def _prev_month(d: date) -> tuple[date, date]:
     return last_prev.replace(day=1), last_prev
 
 
+def deadline(rule: dict, opens: date) -> datetime:
+    """The end of the day a report is due, by the scheme's rule (``params.report_deadlines``):
+    ``day_of_month`` — that day of the month the period's duty opens in, or the next working day
+    (黔江 次月5日前, seed 000 line 59); ``working_days`` — the nth working day counted from the day it opens."""
+    cal = calendar()
+    if "day_of_month" in rule:
+        return _end_of(cal.first_working_day_on_or_after(opens.replace(day=rule["day_of_month"])))
+    return _end_of(cal.add_working_days(opens, rule["working_days"] - 1))
+
+
 @dataclass
 class Period:
     code: str
@@ -68,16 +78,23 @@ class Period:
     stats_due_at: datetime | None = None
 
 
-def monthly_period(on: date) -> Period | None:
-    """The filing period a run on ``on`` is for (the previous month), or None before it opens."""
+def monthly_period(on: date, scheme: Scheme | None = None) -> Period | None:
+    """The filing period a run on ``on`` is for (the previous month), or None before it opens.
+
+    Its deadline is the scheme's: ``filing_working_days`` into the month (黔江 art. 12: 每月初5个工作日内),
+    and no later than its monthly statistics report when it owes one (黔江: 次月5日前, the next working day
+    when the 5th is not one).  Without a scheme: the period and the defaults (5 working days, no statistics)."""
     cal = calendar()
     opens = cal.first_working_day_on_or_after(on.replace(day=1))
     if on < opens:
         return None
     start, end = _prev_month(on)
-    filing_due = _end_of(cal.add_working_days(opens, FILING_WORKING_DAYS - 1))
-    stats_due = _end_of(cal.first_working_day_on_or_after(on.replace(day=STATS_DAY_OF_MONTH)))
-    return Period(start.strftime("%Y-%m"), start, end, opens, min(filing_due, stats_due), stats_due)
+    days = scheme.params.filing_working_days if scheme is not None else 5
+    filing_due = _end_of(cal.add_working_days(opens, days - 1))
+    stats_rule = scheme.params.report_deadlines.get("monthly_statistics") if scheme is not None else None
+    stats_due = deadline(stats_rule, opens) if stats_rule else None
+    due = min(filing_due, stats_due) if stats_due else filing_due
+    return Period(start.strftime("%Y-%m"), start, end, opens, due, stats_due)
 
 
 def quarterly_period(on: date) -> Period | None:
@@ -134,8 +151,7 @@ def credit_data_key(period: Period, org_id: int) -> str:
 
 
 def create_monthly_filing_duties(at: datetime) -> list[Duty]:
-    period = monthly_period(local(at).date())
-    if period is None:
+    if monthly_period(local(at).date()) is None:
         return []
     rows = db.session.execute(
         select(SchemeMember.scheme_id, SchemeMember.organisation_id)
@@ -144,10 +160,12 @@ def create_monthly_filing_duties(at: datetime) -> list[Duty]:
         .order_by(SchemeMember.scheme_id, SchemeMember.organisation_id)).all()
     created = []
     for scheme_id, org_id in rows:
+        scheme = db.session.get(Scheme, scheme_id)
+        period = monthly_period(local(at).date(), scheme)       # the scheme's own deadline
         key = monthly_key(period, scheme_id, org_id)
         if db.session.scalar(select(Duty.id).where(Duty.key == key)) is not None:
             continue
-        scheme, org = db.session.get(Scheme, scheme_id), db.session.get(Organisation, org_id)
+        org = db.session.get(Organisation, org_id)
         title = stored(N_("{period} 月度项目备案与统计 · {scheme} · {org}"), period=period.code, scheme=name_param(scheme),
                        org=name_param(org))
         d = _create(key, "monthly_filing", period, org, scheme, "monthly_filing", title,

@@ -716,6 +716,8 @@ class SchemeParams(BaseModel):
     joint_meeting_rule: Annotated[str, BeforeValidator(_choice(JOINT_MEETING_RULES, required=True))]
     payout_working_days: Annotated[int, _v(_int, maximum=90, required=True)]
     payout_deadline_wording: Annotated[str, _v(_text)] = ""   # the seed's own words (凌源 "及时")
+    # the banks' monthly filing duty (app/duties): due on this working day of the month (黔江 art. 12)
+    filing_working_days: Annotated[int, _v(_int, maximum=30, required=True)] = 5
     batch: Annotated[BatchRules | None, BeforeValidator(_batch)] = None   # 凌源: yearly batch of claims
     # process kind → process id this scheme runs unless the administrator binds another (bindings.py)
     processes: Annotated[dict[str, str], BeforeValidator(_processes)] = {}

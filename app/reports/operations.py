@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -31,8 +31,7 @@ from app.core import audit
 from app.core.db import db
 from app.core.errors import DomainError
 from app.core.i18n import N_, _, name_param, source_language, stored
-from app.core.timeutil import SHANGHAI, local, now, today
-from app.core.workdays import calendar
+from app.core.timeutil import local, now, today
 from app.duties import operations as duty_ops
 from app.duties.models import Duty
 from app.policies.models import Scheme
@@ -49,18 +48,7 @@ class ReportError(DomainError):
     pass
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day, time(23, 59, 59), tzinfo=SHANGHAI)
-
-
-def deadline(rule: dict, opens: date) -> datetime:
-    """The end of the day a report is due, by the scheme's rule (``params.report_deadlines``):
-    ``day_of_month`` — that day of the month the period's duty opens in, or the next working day
-    (黔江 次月5日前, seed 000 line 59); ``working_days`` — the nth working day counted from the day it opens."""
-    cal = calendar()
-    if "day_of_month" in rule:
-        return _end_of(cal.first_working_day_on_or_after(opens.replace(day=rule["day_of_month"])))
-    return _end_of(cal.add_working_days(opens, rule["working_days"] - 1))
+deadline = duty_ops.deadline      # one rule for duties and reports (app/duties/operations.py)
 
 
 @dataclass(frozen=True)

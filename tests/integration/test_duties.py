@@ -21,15 +21,24 @@ def at(y, m, d, h=9):
     return datetime(y, m, d, h, 0, tzinfo=SHANGHAI)
 
 
-def test_monthly_period_counts_chinese_working_days(ctx):
+def test_monthly_period_counts_chinese_working_days(world):
     # 2026-05-01..05 is the Labour Day holiday; 05-09 (Saturday) is an adjusted working day
-    p = ops.monthly_period(date(2026, 5, 6))
+    qianjiang = world("qianjiang_2018").scheme
+    p = ops.monthly_period(date(2026, 5, 6), qianjiang)
     assert p.code == "2026-04" and p.opens == date(2026, 5, 6)
     assert local(p.stats_due_at).date() == date(2026, 5, 6)      # the 5th is a holiday: next working day
     assert local(p.due_at).date() == date(2026, 5, 6)            # the earlier of both deadlines
-    assert ops.monthly_period(date(2026, 5, 4)) is None          # before the first working day of May
-    p = ops.monthly_period(date(2026, 6, 1))
+    assert ops.monthly_period(date(2026, 5, 4), qianjiang) is None   # before the first working day of May
+    p = ops.monthly_period(date(2026, 6, 1), qianjiang)
     assert p.code == "2026-05" and local(p.due_at).date() == date(2026, 6, 5)
+    # 5 working days from 05-06 (Saturday 05-09 is worked): 06, 07, 08, 09, 11; a scheme that owes no statistics has only that
+    jiangjin = world("jiangjin_2020").scheme
+    p = ops.monthly_period(date(2026, 5, 6), jiangjin)
+    assert p.stats_due_at is None and local(p.due_at).date() == date(2026, 5, 11)
+    # the deadline is the scheme's parameter, not code
+    jiangjin.set_params(jiangjin.params.model_copy(update={"filing_working_days": 3}))
+    assert local(ops.monthly_period(date(2026, 5, 6), jiangjin).due_at).date() == date(2026, 5, 8)
+    db.session.rollback()
     q = ops.quarterly_period(date(2026, 4, 1))
     assert q.code == "2026Q1" and local(q.due_at).date() == date(2026, 4, 8)   # 清明 04-04..06 off
     assert ops.quarterly_period(date(2026, 1, 1)) is None        # New Year's Day is off
