@@ -189,8 +189,28 @@ def modeler_texts() -> dict[str, str]:
     return {en: str(zh) for en, zh in MODELER_TEXTS.items()}
 
 
-def deploy_edited(spec: ProcessSpec, xml: str, actor) -> engine.DeployReport:
-    """Deploy the diagram edited from ``spec`` as ``spec.filename``; ``AdminError`` when no diagram came."""
+class EditedFromStale(ops.AdminError):
+    """Another deploy made a different version current after this editor was opened."""
+    status = 409
+
+
+def current_spec_id(process_id: str) -> int | None:
+    """The version new instances start now: the modeler page remembers it, the deploy checks it."""
+    cur = engine.current_spec(process_id)
+    return cur.id if cur is not None else None
+
+
+def deploy_edited(spec: ProcessSpec, xml: str, actor, seen_current: int | None = None) -> engine.DeployReport:
+    """Deploy the diagram edited from ``spec`` as ``spec.filename``; ``AdminError`` when no diagram came.
+
+    ``seen_current`` is the current version when the editor was opened: if another administrator has
+    deployed (or restored) a version since, :class:`EditedFromStale` refuses, so the later deploy does not
+    silently drop the other one's change."""
+    if seen_current is not None:
+        cur = engine.current_spec(spec.process_id)
+        if cur is not None and cur.id != seen_current:
+            raise EditedFromStale(_("打开编辑器之后，{p} 的当前版本已变为 v{v}（其他管理员刚刚部署或恢复）：请重新打开当前版本，"
+                                    "在其基础上修改后再部署，以免覆盖该版本的修改").format(p=spec.process_id, v=cur.version), "xml")
     xml = xml or ""
     if not xml.strip():
         raise ops.AdminError(_("没有收到流程图"), "xml")

@@ -522,8 +522,9 @@ def _posted_text(name: str) -> str:
 @admin_required
 def process_model(spec_id):
     """The browser modeler, loaded with this version's diagram (static/modeler.js)."""
-    return render_template("admin/modeler.html", spec=_get(ProcessSpec, spec_id), forms=modeler.current_forms(),
-                           modeler_texts=modeler.modeler_texts())
+    spec = _get(ProcessSpec, spec_id)
+    return render_template("admin/modeler.html", spec=spec, forms=modeler.current_forms(),
+                           modeler_texts=modeler.modeler_texts(), current_id=modeler.current_spec_id(spec.process_id))
 
 
 @bp.route("/processes/<int:spec_id>/bpmn")
@@ -547,10 +548,12 @@ def process_model_deploy(spec_id):
         if new_process_id:
             report = modeler.deploy_as_new_process(spec, _posted_text("xml"), new_process_id, current_user)
         else:
-            report = modeler.deploy_edited(spec, _posted_text("xml"), current_user)
+            seen = _posted_text("seen_current").strip()
+            report = modeler.deploy_edited(spec, _posted_text("xml"), current_user,
+                                           seen_current=int(seen) if seen.isdigit() and len(seen) < 19 else None)
     except ops.AdminError as exc:
         transaction.rollback()
-        return jsonify(ok=False, message=str(exc), new=[], restored=[], refusals=[]), 400
+        return jsonify(ok=False, message=str(exc), new=[], restored=[], refusals=[]), getattr(exc, "status", 400)
     if report.refusals:
         transaction.commit_now()   # the audit entry of the refusal; the refused diagram stored nothing
     return jsonify(modeler.report_json(report)), (400 if report.refusals else 200)

@@ -91,6 +91,8 @@ def _was_confirmed(ev: Evaluation) -> bool:
 @event.listens_for(Session, "before_flush")
 def _refuse_changes_after_confirmation(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, (Evaluation, EvaluationRow)):     # before is_modified: every flush runs this
+            continue
         if not (obj in session.deleted or session.is_modified(obj)):
             continue
         if isinstance(obj, Evaluation) and _was_confirmed(obj):

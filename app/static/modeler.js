@@ -95,11 +95,17 @@
   function deploy(asNew) {
     button.disabled = buttonNew.disabled = true;
     page.deploying();
-    var extra = asNew ? { new_process_id: newId.value } : {};
+    // a new version says which version was current when this page opened (the server refuses if another
+    // administrator has deployed since: the later deploy must not silently drop that change)
+    var extra = asNew ? { new_process_id: newId.value } : { seen_current: host.getAttribute('data-current') || '' };
     // a new process always takes the edited text (the server renames its process)
     var xml = asNew ? modeler.saveXML({ format: true }).then(function (saved) { return saved.xml; }) : xmlToDeploy();
     xml.then(function (text) { return page.deploy('xml', text, extra); }).then(function (result) {
       page.report(result);
+      if (result.ok && !asNew) {       // what this page deployed (or restored) is now the current version
+        var made = (result.new || []).concat(result.restored || []);
+        if (made.length) host.setAttribute('data-current', made[0].spec_id);
+      }
       if (result.ok) {
         var link = document.createElement('a');
         link.href = host.getAttribute('data-processes');

@@ -106,6 +106,7 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
     page.wait_for_selector("#modeler-canvas[data-deployed]")
     assert host.get_attribute("data-deployed") == "ok", page.inner_text("#modeler-refusals")
     assert "已部署新版本：loan_application v" in page.inner_text("#modeler-status")
+    made_current = host.get_attribute("data-current")
     with page.expect_navigation():
         page.click("#modeler-status a")                              # back to the process versions
     assert _violations(page) == []
@@ -114,6 +115,7 @@ def test_an_administrator_edits_and_deploys_the_loan_diagram(world, new_context,
     db.session.expire_all()
     new = engine.latest_spec("loan_application")
     assert new.id != spec_id and new.filename == filename
+    assert made_current == str(new.id)            # a further deploy from this page is not refused as stale
     assert NEW_LABEL in new.bpmn_xml
     assert "current" in page.get_attribute(f"#spec-loan_application-v{new.version}", "class")
     # the multi-instance task's variable names (references bpmn-moddle cannot resolve) survive the round trip

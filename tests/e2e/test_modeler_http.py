@@ -75,6 +75,39 @@ def test_deploying_the_edited_diagram_makes_a_new_version(world, login):
     assert versions(p) == 2 and engine.latest_spec(p).version == 1
 
 
+def test_a_deploy_from_an_editor_opened_before_anothers_deploy_is_refused(world, login):
+    """Two administrators open v1; the first deploys v2; the second's deploy (still based on v1) is refused
+    with 409 and stores nothing, instead of making a v3 without the first one's change.  Reopened on the
+    current version, the second deploys."""
+    import re
+    w = world()
+    admin = login(w.user("admin"))
+    p = pid("two")
+    spec = deployed(admin, p)
+    page = admin.get(f"/admin/processes/{spec.id}/model").data.decode()
+    seen = re.search(r'data-current="(\d+)"', page).group(1)
+    assert seen == str(spec.id)
+    first = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": diagram(p, name="甲的修改").decode(),
+                                                                 "seen_current": seen})
+    assert first.status_code == 200 and first.json["ok"], first.json
+    second = admin.post(f"/admin/processes/{spec.id}/model", data={"xml": diagram(p, name="乙的修改").decode(),
+                                                                  "seen_current": seen})
+    assert second.status_code == 409 and not second.json["ok"]
+    assert "当前版本已变为 v2" in second.json["message"]
+    db.session.expire_all()
+    assert versions(p) == 2 and "甲的修改" in engine.current_spec(p).bpmn_xml
+    current = engine.current_spec(p)
+    page = admin.get(f"/admin/processes/{current.id}/model").data.decode()
+    seen = re.search(r'data-current="(\d+)"', page).group(1)
+    again = admin.post(f"/admin/processes/{current.id}/model", data={"xml": diagram(p, name="乙的修改").decode(),
+                                                                    "seen_current": seen})
+    assert again.status_code == 200 and again.json["new"][0]["version"] == 3, again.json
+    # a value that is not an id is ignored (no check), never a 500
+    junk = admin.post(f"/admin/processes/{current.id}/model", data={"xml": diagram(p, name="丙").decode(),
+                                                                   "seen_current": "9" * 40})
+    assert junk.status_code == 200
+
+
 def test_a_refused_edit_is_listed_and_stores_nothing(world, login):
     w = world()
     admin = login(w.user("admin"))
