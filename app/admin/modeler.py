@@ -288,14 +288,23 @@ def current_forms() -> list[FormArtifact]:
     return [f for f in (workflow_forms.current(i) for i in ids) if f is not None]
 
 
-def deploy_edited_form(artifact: FormArtifact, schema: str, actor) -> dict:
+def current_form_id(form_id: str) -> int | None:
+    cur = workflow_forms.current(form_id)
+    return cur.id if cur is not None else None
+
+
+def deploy_edited_form(artifact: FormArtifact, schema: str, actor, seen_current: int | None = None) -> dict:
     """Deploy the form edited from ``artifact`` under its file name; the form's id must stay the same.
     Returns what the editor page shows: the new (or restored) version, or the refusal; a refusal stores
-    nothing."""
+    nothing.  ``seen_current``: as for :func:`deploy_edited` (another deploy since the editor opened: 409)."""
     schema = schema or ""
     if not schema.strip():
         raise ops.AdminError(_("没有收到表单"), "schema")
     before = workflow_forms.current(artifact.form_id)
+    if seen_current is not None and before is not None and before.id != seen_current:
+        raise EditedFromStale(_("打开编辑器之后，表单 {f} 的当前版本已变为 v{v}（其他管理员刚刚部署或恢复）：请重新打开当前版本，"
+                                "在其基础上修改后再部署，以免覆盖该版本的修改").format(f=artifact.form_id, v=before.version),
+                              "schema")
     count = _form_versions(artifact.form_id)
     try:
         parsed = workflow_forms.parse_form(schema, artifact.filename)

@@ -518,6 +518,13 @@ def _posted_text(name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _seen_current() -> int | None:
+    """The version an editor page saw as current when it opened (posted ``seen_current``); None if absent
+    or not an id (then no check)."""
+    seen = _posted_text("seen_current").strip()
+    return int(seen) if seen.isdigit() and len(seen) < 19 else None
+
+
 @bp.route("/processes/<int:spec_id>/model")
 @admin_required
 def process_model(spec_id):
@@ -548,9 +555,7 @@ def process_model_deploy(spec_id):
         if new_process_id:
             report = modeler.deploy_as_new_process(spec, _posted_text("xml"), new_process_id, current_user)
         else:
-            seen = _posted_text("seen_current").strip()
-            report = modeler.deploy_edited(spec, _posted_text("xml"), current_user,
-                                           seen_current=int(seen) if seen.isdigit() and len(seen) < 19 else None)
+            report = modeler.deploy_edited(spec, _posted_text("xml"), current_user, seen_current=_seen_current())
     except ops.AdminError as exc:
         transaction.rollback()
         return jsonify(ok=False, message=str(exc), new=[], restored=[], refusals=[]), getattr(exc, "status", 400)
@@ -584,8 +589,9 @@ def form_new_deploy():
 @admin_required
 def form_editor(artifact_id):
     """The form-js editor, loaded with this version of a deployed form (static/form_editor.js)."""
-    return render_template("admin/form_editor.html", artifact=_get(FormArtifact, artifact_id),
-                           editor_texts=modeler.form_editor_texts())
+    artifact = _get(FormArtifact, artifact_id)
+    return render_template("admin/form_editor.html", artifact=artifact, editor_texts=modeler.form_editor_texts(),
+                           current_id=modeler.current_form_id(artifact.form_id))
 
 
 @bp.route("/forms/<int:artifact_id>/schema")
@@ -603,10 +609,11 @@ def form_editor_deploy(artifact_id):
     """Deploy the edited form (form field or JSON ``schema``, a JSON text) as a new version."""
     artifact = _get(FormArtifact, artifact_id)
     try:
-        result = modeler.deploy_edited_form(artifact, _posted_text("schema"), current_user)
+        result = modeler.deploy_edited_form(artifact, _posted_text("schema"), current_user,
+                                            seen_current=_seen_current())
     except ops.AdminError as exc:
         transaction.rollback()
-        return jsonify(ok=False, message=str(exc), version=None, refusals=[]), 400
+        return jsonify(ok=False, message=str(exc), version=None, refusals=[]), getattr(exc, "status", 400)
     return jsonify(result), (200 if result["ok"] else 400)
 
 

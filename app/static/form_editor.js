@@ -79,9 +79,11 @@
   button.addEventListener('click', function () {
     button.disabled = true;
     page.deploying();
-    var extra = formId ? { form_id: formId.value } : {};
+    // an edited form says which version was current when this page opened (409 if another deploy came since)
+    var extra = formId ? { form_id: formId.value } : { seen_current: host.getAttribute('data-current') || '' };
     page.deploy('schema', schemaToDeploy(), extra).then(function (result) {
       page.report(result);
+      if (result.ok && !formId && result.artifact_id) host.setAttribute('data-current', result.artifact_id);
       if (result.ok && result.edit_url) {
         var link = document.createElement('a');
         link.href = result.edit_url;

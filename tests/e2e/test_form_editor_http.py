@@ -88,6 +88,26 @@ def test_deploying_an_edited_form(world, login):
     assert workflow_forms.current(key).version == 1
 
 
+def test_a_form_deploy_from_an_editor_opened_before_anothers_deploy_is_refused(world, login):
+    import re
+    w = world()
+    admin = login(w.user("admin"))
+    key = f"two_{pid('f')[-8:]}"
+    art = deployed_form(admin, key)
+    seen = re.search(r'data-current="(\d+)"', admin.get(f"/admin/forms/{art.id}/edit").data.decode()).group(1)
+    assert seen == str(art.id)
+
+    def edited(label):
+        form = a_form(key)
+        form["components"][0]["label"] = label
+        return json.dumps(form, ensure_ascii=False)
+    first = admin.post(f"/admin/forms/{art.id}/edit", data={"schema": edited("甲的修改"), "seen_current": seen})
+    assert first.status_code == 200 and first.json["version"] == 2, first.json
+    second = admin.post(f"/admin/forms/{art.id}/edit", data={"schema": edited("乙的修改"), "seen_current": seen})
+    assert second.status_code == 409 and "当前版本已变为 v2" in second.json["message"]
+    assert form_versions(key) == 2 and "甲的修改" in workflow_forms.current(key).schema_json
+
+
 def test_a_new_form_from_the_editor(world, login):
     """"新建表单": the editor starts empty; the schema posted with a form id becomes version 1 of that form (the id
     written into it); an id already deployed, a malformed id or a refused schema stores nothing."""
