@@ -59,7 +59,7 @@ def _prev_month(d: date) -> tuple[date, date]:
 
 
 def deadline(rule: dict, opens: date) -> datetime:
-    """The end of the day a report is due, by the scheme's rule (``params.report_deadlines``):
+    """The end of the day a report (or the filing's statistics) is due, by the scheme's rule (``params.report_deadlines``):
     ``day_of_month`` — that day of the month the period's duty opens in, or the next working day
     (黔江 次月5日前, seed 000 line 59); ``working_days`` — the nth working day counted from the day it opens."""
     cal = calendar()
