@@ -21,4 +21,8 @@ pids+=($!)
 .venv/bin/celery -A app.jobs.worker beat --loglevel=warning -s instance/celerybeat-schedule &
 pids+=($!)
 echo "zengxin: http://${HOST}:${PORT}  (logins above; stop with Ctrl-C)"
-.venv/bin/flask run --host "$HOST" --port "$PORT"
+.venv/bin/flask run --host "$HOST" --port "$PORT" &
+pids+=($!)
+# the first of the three to end, or a signal to this script (Ctrl-C, or a TERM from a service manager),
+# stops the others at once: a TERM no longer waits for the web server to exit by itself
+wait -n
