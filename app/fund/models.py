@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.append_only import AppendOnly, AppendOnlyViolation
 from app.core.db import db
 from app.core.i18n import _l
 from app.core.timeutil import now
@@ -87,8 +88,14 @@ class FundAccount(db.Model):
     scheme = relationship("Scheme")
 
 
-class FundEntry(db.Model):
+class LedgerIsAppendOnly(AppendOnlyViolation):
+    pass
+
+
+class FundEntry(AppendOnly, db.Model):
     """One posting.  Amount is positive; ``direction`` says in or out; ``key`` makes it idempotent."""
+    append_only_error = LedgerIsAppendOnly
+    append_only_name = "fund entry"
     __tablename__ = "fund_entries"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -120,17 +127,6 @@ class FundEntry(db.Model):
     @property
     def kind_label(self) -> str:
         return str(KIND_LABELS.get(self.kind, self.kind))
-
-
-class LedgerIsAppendOnly(RuntimeError):
-    pass
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_ledger_changes(session, flush_context, instances):
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, FundEntry) and (obj in session.deleted or session.is_modified(obj)):
-            raise LedgerIsAppendOnly(f"fund entry {obj.id} is append-only: post a new entry instead")
 
 
 class Suspension(db.Model):

@@ -13,9 +13,10 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, event
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.append_only import AppendOnly, AppendOnlyViolation
 from app.core.db import db
 from app.core.i18n import N_
 from app.core.timeutil import now
@@ -48,9 +49,15 @@ class SubsidyBudget(db.Model):
     scheme = relationship("Scheme")
 
 
-class SubsidyEntry(db.Model):
+class SubsidyLedgerIsAppendOnly(AppendOnlyViolation):
+    pass
+
+
+class SubsidyEntry(AppendOnly, db.Model):
     """One posting on a subsidy budget.  Amount is positive; ``key`` is unique (idempotence and
     "one payment per loan, programme and period")."""
+    append_only_error = SubsidyLedgerIsAppendOnly
+    append_only_name = "subsidy entry"
     __tablename__ = "subsidy_entries"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
@@ -78,17 +85,6 @@ class SubsidyEntry(db.Model):
     @property
     def kind_label(self) -> str:
         return ENTRY_KIND_LABELS.get(self.kind, self.kind)
-
-
-class SubsidyLedgerIsAppendOnly(RuntimeError):
-    pass
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_ledger_changes(session, flush_context, instances):
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, SubsidyEntry) and (obj in session.deleted or session.is_modified(obj)):
-            raise SubsidyLedgerIsAppendOnly(f"subsidy entry {obj.id} is append-only: post a new entry instead")
 
 
 class SubsidyApplication(db.Model):
