@@ -34,6 +34,15 @@ def _page(new_context, username, problems):
     return page
 
 
+def _watch(page, problems, levels=("error",)):
+    """Console messages of these levels (a failed load is reported by its response instead, with its URL) and
+    answers of 400 or more (the browser's own favicon request aside) go to ``problems``."""
+    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
+            if m.type in levels and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+
+
 def _violations(page):
     return page.evaluate("window.__csp")
 

@@ -2,41 +2,23 @@
 language), the table behind it opens with one click, and the console stays clean (no error, no CSP report)."""
 from __future__ import annotations
 
-import re
 from decimal import Decimal as D
 
 import pytest
 
 from app.core.db import db
 from app.fund import operations as fund_ops
-from tests.conftest import PASSWORD
+from tests.e2e.test_browser_csp import _page as csp_page, _violations, _watch
 from tests.e2e.test_compensation_http import claim_of, make_loan, ok, report
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("retire_new_schemes")]
 
-WATCH = """
-window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
-"""
-
-
 def _page(new_context, username, problems):
-    context = new_context(locale="zh-CN")
-    context.add_init_script(WATCH)
-    r = context.request.get("/login")
-    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', r.text()).group(1)
-    r = context.request.post("/login", form={"csrf_token": token, "username": username, "password": PASSWORD},
-                             max_redirects=0)
-    assert r.status == 302
-    page = context.new_page()
+    """Logged in (test_browser_csp's page, which records CSP reports and page errors), with console errors and
+    warnings and failed answers recorded too."""
+    page = csp_page(new_context, username, problems)
     page.set_default_timeout(15_000)
-    # a failed load is named by its response (the console's line has no address); the browser's own
-    # favicon request is no page's doing
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
-            if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource") else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
+    _watch(page, problems, levels=("error", "warning"))
     return page
 
 
@@ -71,7 +53,7 @@ def test_dashboards_draw_in_both_languages(world, login, new_context):
             first = page.locator("details").first
             first.locator("summary").click()
             assert first.locator("table").is_visible()
-            assert page.evaluate("window.__csp") == []
+            assert _violations(page) == []
             if key in ("pboc", "cbirc"):
                 assert page.locator("#read-only").count() == 1 and page.locator("main form[method=post]").count() == 0
         assert problems == [], (key, problems)

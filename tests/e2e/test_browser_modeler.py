@@ -12,7 +12,7 @@ from sqlalchemy import delete, func, select
 from app.core.db import db
 from app.workflow import engine
 from app.workflow.models import ProcessSpec
-from tests.e2e.test_browser_csp import _page, _violations
+from tests.e2e.test_browser_csp import _page, _violations, _watch
 from tests.e2e.test_process_upload import upload
 from tests.integration.test_deploy import diagram, pid
 
@@ -46,14 +46,6 @@ def loan_spec(ctx):
     db.session.execute(delete(ProcessSpec).where(ProcessSpec.process_id == "loan_application", ProcessSpec.id > newest))
     db.session.commit()
     assert engine.latest_spec("loan_application").id == original[0]
-
-
-def _watch(page, problems):
-    # a failed load is reported by the response hook below, with its URL (the favicon aside)
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
-            if m.type == "error" and "Failed to load resource" not in m.text else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
 
 
 def _open(page, spec_id):

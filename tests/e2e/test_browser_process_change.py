@@ -40,18 +40,11 @@ from app.core.db import db
 from app.workflow import engine
 from app.workflow.models import HumanTask, ProcessInstance
 from tests.conftest import application_form
-from tests.e2e.test_browser_csp import _page, _violations
+from tests.e2e.test_browser_csp import _page, _violations, _watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("retire_new_schemes")]
 
 TASK_NAME = "担保公司审查"
-
-
-def _watch(page, problems):
-    page.on("console", lambda m: problems.append(f"{m.type}: {m.text}")
-            if m.type == "error" and "Failed to load resource" not in m.text else None)
-    page.on("response", lambda r: problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
 
 
 def _open_task(org_id, form_key, app_id):
