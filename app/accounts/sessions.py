@@ -14,6 +14,7 @@ import time
 from flask import current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
@@ -23,6 +24,10 @@ from app.core.db import db
 LOGIN_AT = "zx_login_at"       # epoch seconds of the login
 SEEN_AT = "zx_seen_at"         # epoch seconds of the last request that used the session
 _SEEN_RESOLUTION = 30          # write the last-seen time at most every 30 s (fewer cookie rewrites)
+
+# every request runs it: built once (statement construction and its cache key cost as much as the query),
+# with the organisation in the same statement because every request asks what kind it is
+_USER_WITH_ORG = select(User).options(joinedload(User.organisation)).where(User.id == bindparam("user_id"))
 
 
 def start(user: User) -> None:
@@ -48,8 +53,7 @@ def load_user(user_id: str) -> User | None:
     ident, _, epoch = str(user_id).partition(".")
     if not ident.isdigit() or not epoch.isdigit():
         return None                     # an id from before epochs (or forged): log in again
-    # with its organisation in the same statement: every request asks what kind it is
-    user = db.session.get(User, int(ident), options=[joinedload(User.organisation)])
+    user = db.session.scalar(_USER_WITH_ORG, {"user_id": int(ident)})
     if user is None or not user.active or int(epoch) != (user.session_epoch or 0):
         return None
     cfg = current_app.config

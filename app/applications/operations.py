@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
 from app.accounts.models import OVERSIGHT_KINDS, Organisation, OrgKind, Sector
 from app.applications.models import Attachment, CreditAccessLog, CreditConsent, LoanApplication
@@ -250,12 +250,17 @@ def _application_and_bank(application_id: int, bank_id: int | None
     it is suspended or ended) and the bank, in one query."""
     if not bank_id:
         return db.session.get(LoanApplication, application_id), None, None
-    member = and_(SchemeMember.scheme_id == LoanApplication.scheme_id, SchemeMember.role == "bank",
-                  SchemeMember.organisation_id == bank_id)
-    return tuple(db.session.execute(
-        select(LoanApplication, SchemeMember, Organisation).outerjoin(SchemeMember, member)
-        .outerjoin(Organisation, Organisation.id == SchemeMember.organisation_id)
-        .where(LoanApplication.id == application_id)).one())
+    return tuple(db.session.execute(_APPLICATION_AND_BANK, {"application_id": application_id,
+                                                            "bank_id": bank_id}).one())
+
+
+# built once: every department review runs it, and building a statement costs about as much as running it
+_APPLICATION_AND_BANK = (
+    select(LoanApplication, SchemeMember, Organisation)
+    .outerjoin(SchemeMember, and_(SchemeMember.scheme_id == LoanApplication.scheme_id, SchemeMember.role == "bank",
+                                  SchemeMember.organisation_id == bindparam("bank_id")))
+    .outerjoin(Organisation, Organisation.id == SchemeMember.organisation_id)
+    .where(LoanApplication.id == bindparam("application_id")))
 
 
 def enterprise_supplement(task_id: int, user, note: str, files, written: list[str]) -> LoanApplication:

@@ -72,6 +72,7 @@ class WorkingCalendar:
     def __init__(self, admin_years: set[int], admin_days: dict[date, bool]):
         self.admin_years = admin_years
         self.admin_days = admin_days
+        self._known: dict[date, bool] = {}     # answers so far: the snapshot never changes
 
     @classmethod
     def load(cls) -> "WorkingCalendar":
@@ -80,6 +81,12 @@ class WorkingCalendar:
         return cls(years, days)
 
     def is_working_day(self, d: date) -> bool:
+        known = self._known.get(d)
+        if known is None:
+            known = self._known[d] = self._is_working_day(d)
+        return known
+
+    def _is_working_day(self, d: date) -> bool:
         if d in self.admin_days:
             return self.admin_days[d]
         if d.year in self.admin_years:

@@ -18,7 +18,7 @@ from uuid import UUID
 from flask import current_app, has_request_context
 from flask_login import current_user
 from lxml import etree
-from sqlalchemy import event, func, or_, select
+from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -444,6 +444,23 @@ def _open_tasks() -> dict[int, dict[str, HumanTask]]:
     return db.session.info["zx_open_tasks"]
 
 
+# The statements every step runs, built once: constructing a statement and its cache key costs about as
+# much as running it.  ``populate_existing``: what was read before the lock is replaced by what is
+# read under it.
+_LOCK_INSTANCE = (select(ProcessInstance).where(ProcessInstance.id == bindparam("instance_id"))
+                  .with_for_update().execution_options(populate_existing=True))
+_TASK_OWNER = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id"))
+_LOCK_TASK_INSTANCE = (select(ProcessInstance).where(ProcessInstance.id == _TASK_OWNER.scalar_subquery())
+                       .with_for_update().execution_options(populate_existing=True))
+_LOCK_ORG_TASK_INSTANCE = (
+    select(ProcessInstance)
+    .where(ProcessInstance.id == _TASK_OWNER.where(HumanTask.org_id == bindparam("org_id")).scalar_subquery())
+    .with_for_update().execution_options(populate_existing=True))
+_TASKS_UNDER_LOCK = (select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"),
+                                             or_(HumanTask.status == "open", HumanTask.id == bindparam("task_id")))
+                     .execution_options(populate_existing=True))
+
+
 def locked_instance(instance_id: int) -> ProcessInstance:
     """Take the per-instance lock.  Every path that changes an instance starts here.
 
@@ -454,8 +471,7 @@ def locked_instance(instance_id: int) -> ProcessInstance:
     inst = locks.get(instance_id)
     if inst is not None:
         return inst
-    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                             .with_for_update().execution_options(populate_existing=True))
+    inst = db.session.scalar(_LOCK_INSTANCE, {"instance_id": instance_id})
     if inst is None:
         raise WorkflowError(_("流程实例不存在"))
     locks[instance_id] = inst
@@ -470,12 +486,11 @@ def lock_task(task_id: int, org_id: int | None = None) -> HumanTask | None:
     nothing).  Returns None if there is no such task; the caller still checks what the task it gets
     allows (its organisation may have changed before the lock was taken).
     """
-    owner = select(HumanTask.instance_id).where(HumanTask.id == task_id)
-    if org_id is not None:
-        owner = owner.where(HumanTask.org_id == org_id)
     locks = _locks()
-    inst = db.session.scalar(select(ProcessInstance).where(ProcessInstance.id == owner.scalar_subquery())
-                             .with_for_update().execution_options(populate_existing=True))
+    if org_id is None:
+        inst = db.session.scalar(_LOCK_TASK_INSTANCE, {"task_id": task_id})
+    else:
+        inst = db.session.scalar(_LOCK_ORG_TASK_INSTANCE, {"task_id": task_id, "org_id": org_id})
     if inst is None:
         return None
     locks.setdefault(inst.id, inst)
@@ -495,9 +510,7 @@ def lock_for(ht: HumanTask) -> ProcessInstance:
 def _read_tasks_under_lock(instance_id: int, task_id: int) -> HumanTask | None:
     """Task ``task_id`` and the other open tasks of its (locked) instance, re-read in one statement:
     the loser of a race sees the winner's result, and :func:`sync_human_tasks` needs no query."""
-    rows = db.session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance_id, or_(HumanTask.status == "open", HumanTask.id == task_id))
-        .execution_options(populate_existing=True)).all()
+    rows = db.session.scalars(_TASKS_UNDER_LOCK, {"instance_id": instance_id, "task_id": task_id}).all()
     _open_tasks()[instance_id] = {ht.task_uuid: ht for ht in rows if ht.status == "open"}
     return next((ht for ht in rows if ht.id == task_id), None)
 

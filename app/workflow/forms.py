@@ -11,6 +11,7 @@ is redeployed changed.  Deploying the content of an older version makes that ver
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import event, func, select
@@ -97,9 +98,15 @@ def _pin_form_versions(session, flush_context, instances):
     NULL when no such form is deployed)."""
     for o in session.new:
         if isinstance(o, HumanTask) and o.form_key and o.form_artifact_id is None:
-            o.form_artifact_id = (select(FormArtifact.id).where(FormArtifact.form_id == o.form_key)
-                                  .order_by(FormArtifact.activation.desc(), FormArtifact.id.desc())
-                                  .limit(1).scalar_subquery())
+            o.form_artifact_id = current_version_subquery(o.form_key)
+
+
+@lru_cache(maxsize=1024)
+def current_version_subquery(form_key: str):
+    """``(SELECT id FROM form_artifacts …)``: the current version of form ``form_key``, as a subquery for the
+    ``INSERT`` of a task.  One per form key, built once (building it costs more than the insert's own SQL)."""
+    return (select(FormArtifact.id).where(FormArtifact.form_id == form_key)
+            .order_by(FormArtifact.activation.desc(), FormArtifact.id.desc()).limit(1).scalar_subquery())
 
 
 __all__ = ["FormDeployError", "form_exists", "deploy_form", "deploy_form_file", "deploy_form_directory",
