@@ -18,9 +18,7 @@ from uuid import UUID
 from flask import current_app, has_request_context
 from flask_login import current_user
 from lxml import etree
-from sqlalchemy import bindparam, event, func, insert, inspect, or_, select, update
-from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, event, func, inspect, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -38,7 +36,7 @@ from app.core.timeutil import now
 from app.core.workdays import calendar
 from app.workflow.assignment import AssignmentError, organisation_for, rule_of
 from app.workflow.deploy import CheckedFile, DeployRefused, DiagramParser, Refusal, build_specs, check_file, parse_xml
-from app.workflow import forms, incidents
+from app.workflow import forms, incidents, rows
 from app.workflow.models import HumanTask, Incident, ProcessCurrent, ProcessInstance, ProcessSpec, WorkflowTimer
 from app.workflow.sandbox import DiagramExpressionError, evaluate, make_script_engine
 
@@ -593,10 +591,9 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow, done: HumanTask 
     """Store ``workflow``: the instance's state, its human-task index (``done`` is the task this step
     completed, by user ``done_by``) and its timers; then flush what the operation changed.
 
-    The adapter's own rows are written with Core statements built once (:func:`_write_engine_rows`),
-    not through the unit-of-work flush, whose bookkeeping cost as much as the step's SQL; the ORM
-    objects take the written values as their stored state, so the flush that follows writes only the
-    operation's own changes (its subject, the timeline).
+    The adapter's own rows are written by :mod:`app.workflow.rows` (on PostgreSQL in one statement),
+    not through the unit-of-work flush; the flush that follows writes the operation's own changes (its
+    subject, the timeline).
     """
     deployed = _deployed_for(instance)
     fields = {"state": serialize_state(instance, workflow), "completed": workflow.is_completed(),
@@ -607,55 +604,11 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow, done: HumanTask 
     try:
         if inspect(instance).pending:       # started in this step: its INSERT goes first
             db.session.flush()
-        _write_engine_rows(instance, fields, done, done_by, cancelled, new_tasks)
+        rows.write(rows.StepRows(instance, done=done, done_by=done_by, done_at=now() if done else None,
+                                 cancelled=tuple(cancelled), new=tuple(new_tasks), **fields))
         db.session.flush()
-    except StaleDataError as exc:
+    except (StaleDataError, rows.InstanceChanged) as exc:
         raise ConcurrentUpdate(_("该事项刚刚被其他人处理过，请刷新页面查看最新状态。")) from exc
-
-
-_INSTANCES, _TASKS = ProcessInstance.__table__, HumanTask.__table__
-_UPDATE_INSTANCE = (update(_INSTANCES)
-                    .where(_INSTANCES.c.id == bindparam("b_id"), _INSTANCES.c.version == bindparam("b_version"))
-                    .values(state=bindparam("b_state"), completed=bindparam("b_completed"),
-                            updated_at=bindparam("b_updated_at"), version=bindparam("b_new_version")))
-_COMPLETE_TASK = (update(_TASKS).where(_TASKS.c.id == bindparam("b_id"))
-                  .values(status="completed", completed_by_id=bindparam("b_by"), completed_at=bindparam("b_at")))
-_CANCEL_TASK = update(_TASKS).where(_TASKS.c.id == bindparam("b_id")).values(status="cancelled")
-#: a new task's row; its form version (the current one of its form key, NULL without a deployed form) is
-#: looked up by the INSERT itself
-_TASK_COLUMNS = ("instance_id", "task_uuid", "subject_type", "subject_id", "created_at", "bpmn_id", "name",
-                 "lane", "org_kind", "org_id", "form_key", "title", "due_at")
-_INSERT_TASK = (insert(_TASKS)
-                .values(**{c: bindparam(f"b_{c}") for c in _TASK_COLUMNS}, status="open", overdue=False,
-                        form_artifact_id=forms.current_version_subquery(bindparam("b_form_key")))
-                .returning(_TASKS.c.id, _TASKS.c.form_artifact_id))
-
-
-def _write_engine_rows(instance: ProcessInstance, fields: dict, done: HumanTask | None, done_by: int | None,
-                       cancelled: list[HumanTask], new_tasks: list[HumanTask]) -> None:
-    """The instance's row (its version checked and raised), the completed and cancelled tasks, the new
-    tasks; the ORM objects then hold these values as stored, and the new tasks join the session as rows
-    that exist (no INSERT of theirs is left for the flush)."""
-    version = instance.version
-    row = {f"b_{k}": v for k, v in fields.items()}
-    if db.session.execute(_UPDATE_INSTANCE, {**row, "b_id": instance.id, "b_version": version,
-                                             "b_new_version": version + 1}).rowcount != 1:
-        raise ConcurrentUpdate(_("该事项刚刚被其他人处理过，请刷新页面查看最新状态。"))
-    for key, value in {**fields, "version": version + 1}.items():
-        set_committed_value(instance, key, value)
-    if done is not None:
-        at = now()
-        db.session.execute(_COMPLETE_TASK, {"b_id": done.id, "b_by": done_by, "b_at": at})
-        for key, value in (("status", "completed"), ("completed_by_id", done_by), ("completed_at", at)):
-            set_committed_value(done, key, value)
-    for ht in cancelled:
-        db.session.execute(_CANCEL_TASK, {"b_id": ht.id})
-        set_committed_value(ht, "status", "cancelled")
-    for ht in new_tasks:
-        ht.id, ht.form_artifact_id = db.session.execute(
-            _INSERT_TASK, {f"b_{c}": getattr(ht, c) for c in _TASK_COLUMNS}).one()
-        make_transient_to_detached(ht)
-        db.session.add(ht)
 
 
 def save(instance: ProcessInstance, workflow: BpmnWorkflow) -> None:
@@ -769,7 +722,7 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow, done: Hu
                      ) -> tuple[list[HumanTask], list[HumanTask]]:
     """What makes the instance's open human-task rows the READY user tasks of ``workflow``: the open rows
     to cancel (their task is no longer ready; ``done``, the one this step completed, is not cancelled)
-    and the new rows (not in the session yet); :func:`_write_engine_rows` writes them.
+    and the new rows (not in the session yet); :func:`app.workflow.rows.write` writes them.
 
     The open rows come from the read under the lock (:func:`lock_task`) when this transaction made
     it, else from a query; either way without flushing the step's other writes first.
@@ -791,8 +744,7 @@ def sync_human_tasks(instance: ProcessInstance, workflow: BpmnWorkflow, done: Hu
         if uuid in existing:
             continue
         ht = HumanTask(instance_id=instance.id, task_uuid=uuid, subject_type=instance.subject_type,
-                       subject_id=instance.subject_id, created_at=now(), status="open", overdue=False,
-                       claimed_by_id=None, claimed_at=None, completed_by_id=None, completed_at=None,
+                       subject_id=instance.subject_id, created_at=now(), **rows.OPEN_TASK_DEFAULTS,
                        **index_fields(instance, task))
         new.append(ht)
         still_open[uuid] = ht

@@ -105,6 +105,11 @@ def _pin_form_versions(session, flush_context, instances):
 def current_version_subquery(form_key: str):
     """``(SELECT id FROM form_artifacts …)``: the current version of form ``form_key``, as a subquery for the
     ``INSERT`` of a task.  One per form key, built once (building it costs more than the insert's own SQL)."""
+    return version_subquery(form_key)
+
+
+def version_subquery(form_key):
+    """The current version of the form named by ``form_key`` (a value or a SQL expression) as a subquery."""
     return (select(FormArtifact.id).where(FormArtifact.form_id == form_key)
             .order_by(FormArtifact.activation.desc(), FormArtifact.id.desc()).limit(1).scalar_subquery())
 

@@ -4,7 +4,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.db import db
 from app.workflow import engine
@@ -140,3 +140,65 @@ def test_concurrent_submission_of_one_task_one_wins(world, app):
     winner = next(r[1] for r in results if r[0] == "ok")
     open_next = [t.bpmn_id for t in tasks if t.status == "open"]
     assert open_next == (["bank_due_diligence"] if winner == "recommend" else [])
+
+
+def test_a_step_writes_the_adapters_rows_itself_and_leaves_nothing_for_the_flush(world):
+    """app.workflow.rows: the parallel filing step creates a task per unit in one write (one statement on
+    PostgreSQL); the ORM objects hold what is stored, and a flush afterwards has nothing of theirs to write."""
+    from sqlalchemy import event
+
+    w = world()
+    inst = engine.start("loan_application", "zz_test", 4, {"department_org_id": w.dept.id,
+                                                           "enterprise_org_id": w.firm.id})
+    ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    engine.complete(ht.id, w.user("dept"), {"dept_decision": "recommend", "bank_org_id": w.bank.id})
+    bank_task = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id,
+                                                          HumanTask.status == "open"))
+    version = inst.version
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        engine.complete(bank_task.id, w.user("officer"), {
+            "bank_decision": "approve", "filing_recipients": [u.id for u in w.units.values()]})
+        writes = [s for s in statements if not s.startswith("SELECT")]
+        statements.clear()
+        db.session.flush()
+        assert statements == []                # nothing of the step left pending
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    if db.engine.dialect.name == "postgresql":
+        assert len(writes) == 1 and writes[0].lstrip().startswith("WITH"), writes
+    new = [o for o in db.session.identity_map.values()
+           if isinstance(o, HumanTask) and o.instance_id == inst.id and o.status == "open"]
+    assert len(new) == len(w.units) and all(o.id for o in new)
+    assert inst.version == version + 1 and bank_task.status == "completed"
+    assert bank_task.completed_by_id == w.user("officer").id
+    stored = {(t.id, t.org_id, t.status) for t in db.session.execute(
+        select(HumanTask.__table__).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))}
+    assert stored == {(o.id, o.org_id, "open") for o in new}
+    db.session.rollback()
+
+
+def test_a_step_on_an_instance_changed_since_it_was_read_is_refused_and_writes_nothing(world):
+    from sqlalchemy import update
+
+    w = world()
+    inst = engine.start("loan_application", "zz_test", 5, {"department_org_id": w.dept.id,
+                                                           "enterprise_org_id": w.firm.id})
+    db.session.commit()
+    ht = db.session.scalar(select(HumanTask).where(HumanTask.instance_id == inst.id, HumanTask.status == "open"))
+    engine.lock_for(ht)
+    # another writer moved the version on (as a transaction without the lock would)
+    db.session.execute(update(ProcessInstance.__table__).where(ProcessInstance.id == inst.id)
+                       .values(version=ProcessInstance.version + 1))
+    with pytest.raises(engine.ConcurrentUpdate):
+        engine.complete(ht.id, w.user("dept"), {"dept_decision": "recommend", "bank_org_id": w.bank.id})
+    db.session.rollback()
+    db.session.expire_all()
+    assert db.session.get(HumanTask, ht.id).status == "open"
+    assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.instance_id == inst.id)) == 1
