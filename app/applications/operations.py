@@ -17,7 +17,7 @@ from app.applications.models import Attachment, CreditAccessLog, CreditConsent, 
 from app.core import audit, uploads
 from app.core.db import db
 from app.core.errors import DomainError
-from app.core.i18n import N_, _, localname, name_param, shown, source_language, stored
+from app.core.i18n import N_, _, localname, name_param, shown, source_language, showing_source_language, stored
 from app.core.money import fmt_yuan, yuan
 from app.core.sequences import reference_no
 from app.core.timeutil import now, today
@@ -392,15 +392,16 @@ def bank_decide(task_id: int, user, decision: str, reason: str = "", approval: A
     params = scheme.params
     if params.product(approval.product) is None:
         raise OperationError(_("请选择该政策下的贷款产品"), "product")
-    report = preview_gates(app_, approval)
+    _params, facts = gate_facts(app_, approval)
+    report = check_gates(params, facts)          # in the user's language, for the refusal below
     if report.hard_failures:
         raise OperationError(_("；").join(r.message for r in report.hard_failures))
     if report.soft_failures and not approval.outside_scheme:
         raise OperationError(_("不符合政策条件，不能作为风险补偿贷款批准：{reasons}。如仍需放款，请勾选“政策外自担风险发放”，"
                                "该笔贷款将不享受风险补偿。").format(reasons=_("；").join(r.message for r in report.soft_failures)))
-    with source_language():   # the stored reasons are written in the source language
-        report = preview_gates(app_, approval)
-    _params, facts = gate_facts(app_, approval)
+    if not showing_source_language():     # the stored reasons are written in the source language
+        with source_language():
+            report = preview_gates(app_, approval)
     loan = Loan(no=reference_no("DK"), application_id=app_.id, scheme_id=scheme.id,
                 bank_id=app_.recommended_bank_id, enterprise_id=app_.enterprise_id, sector_id=app_.sector_id,
                 contract_no=approval.contract_no.strip(), product=approval.product, amount=yuan(approval.amount),

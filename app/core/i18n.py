@@ -46,6 +46,16 @@ def source_language():
         yield
 
 
+def showing_source_language() -> bool:
+    """Whether text made now is already in the source language, the one stored (see :func:`source_language`)."""
+    if not has_request_context():
+        return True
+    from babel import Locale
+    from flask_babel import get_locale as babel_locale
+    loc = babel_locale()
+    return loc is None or loc == Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
 def _shown_in_english() -> bool:
     """Whether the text being rendered is English: the locale Flask-Babel uses now (the request's,
     or the one forced by :func:`source_language` / ``force_locale``)."""

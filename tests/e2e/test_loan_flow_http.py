@@ -132,3 +132,32 @@ def test_bank_decline_requires_reason_and_tells_firm(world, login):
     assert r.status_code == 302
     page = firm.get(f"/applications/{a.id}").data.decode()
     assert "近一年连续亏损，第一还款来源不足" in page and 'id="decline-reason"' in page
+
+
+def test_an_officer_reading_english_stores_the_gate_reasons_in_chinese(world, login):
+    """The approval checks the gates once in the officer's language (the refusal they read) and, only when that
+    is not the source language, again in Chinese for what is stored: the loan's eligibility and the timeline."""
+    import json
+    import re
+
+    w = world("jiangjin_2020")
+    _firm, a = _submit(w, login)
+    t = _open_task(w.dept.id, "department_review", a.id)
+    assert login(w.user("dept")).post(f"/tasks/{t.id}", data={
+        "decision": "recommend", "opinion": "经营正常", "bank_id": str(w.bank.id)}).status_code == 302
+    t = _open_task(w.bank.id, "bank_due_diligence", a.id)
+    officer = login(w.user("officer"))
+    officer.get("/tasks/?lang=en")
+    assert officer.post(f"/tasks/{t.id}/claim").status_code == 302
+    form = {"decision": "approve", "joint_guarantee": "y", "opinion": "ok", "contract_no": "HT-EN-1",
+            "amount": "1000000.00", "annual_rate": "6.50", "term_months": "12", "disbursed_on": "2026-11-20",
+            "product": "zengxindai"}
+    r = officer.post(f"/tasks/{t.id}", data=form)
+    assert r.status_code == 400 and "exceeds" in r.data.decode()          # the refusal, in English
+    assert officer.post(f"/tasks/{t.id}", data={**form, "outside_scheme": "y"}).status_code == 302
+    loan = db.session.scalar(select(Loan).where(Loan.application_id == a.id))
+    han = re.compile("[\u4e00-\u9fff]")
+    failed = [g["message"] for g in json.loads(loan.eligibility_json) if not g["passed"]]
+    assert not loan.eligible and failed and all(han.search(m) for m in failed), failed
+    approved = next(e for e in timeline("loan_application", a.id) if e.action == "bank_approved")
+    assert json.loads(approved.details)["not_met"] == failed
