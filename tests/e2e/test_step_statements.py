@@ -48,7 +48,7 @@ class _Statements:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
 
-def test_department_review_post_is_nine_statements(world, login):
+def test_department_review_post_is_seven_statements_on_postgresql(world, login):
     w = world()
     app_id, task_id = _submitted(w, login)
     dept = login(w.user("dept"))
@@ -59,9 +59,11 @@ def test_department_review_post_is_nine_statements(world, login):
         r = dept.post(f"/tasks/{task_id}", data=form)
     assert r.status_code == 302 and r.headers["Location"].rstrip("/").endswith("/tasks")
     # the user with its organisation; the instance lock; the task with the instance's open tasks; the
-    # application joined to the scheme-bank check; then the writes: timeline, instance, application, the
-    # completed task, the next task (its form version looked up inside the INSERT)
-    assert len(s.sql) <= 9, "\n".join(s.sql)
+    # application joined to the scheme-bank check; then the writes: the timeline and the application (the
+    # flush), and the engine's rows (app/workflow/rows.py) — the instance, the completed task and the next
+    # task, its form version looked up inside the INSERT — as one statement on PostgreSQL, three on SQLite
+    engine_writes = 1 if db.engine.dialect.name == "postgresql" else 3
+    assert len(s.sql) <= 6 + engine_writes, "\n".join(s.sql)
     writes = [i for i, q in enumerate(s.sql) if not q.startswith("SELECT")]
     assert writes == list(range(writes[0], len(s.sql))), "a query between the step's writes:\n" + "\n".join(s.sql)
     db.session.expire_all()
