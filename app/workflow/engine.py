@@ -18,7 +18,7 @@ from uuid import UUID
 from flask import current_app, has_request_context
 from flask_login import current_user
 from lxml import etree
-from sqlalchemy import bindparam, event, func, inspect, or_, select
+from sqlalchemy import bindparam, event, func, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -589,11 +589,10 @@ def upgrade_engine_state(batch: int = 500) -> dict:
 def _persist(instance: ProcessInstance, workflow: BpmnWorkflow, done: HumanTask | None = None,
              done_by: int | None = None) -> None:
     """Store ``workflow``: the instance's state, its human-task index (``done`` is the task this step
-    completed, by user ``done_by``) and its timers; then flush what the operation changed.
+    completed, by user ``done_by``) and its timers.
 
-    The adapter's own rows are written by :mod:`app.workflow.rows` (on PostgreSQL in one statement),
-    not through the unit-of-work flush; the flush that follows writes the operation's own changes (its
-    subject, the timeline).
+    The operation's own changes (its subject, the timeline) are flushed first; then the adapter's rows are
+    written by :mod:`app.workflow.rows` (on PostgreSQL in one statement), not through the unit of work.
     """
     deployed = _deployed_for(instance)
     fields = {"state": serialize_state(instance, workflow), "completed": workflow.is_completed(),
@@ -602,11 +601,11 @@ def _persist(instance: ProcessInstance, workflow: BpmnWorkflow, done: HumanTask 
     if deployed.has_timers:
         sync_timers(instance, workflow)
     try:
-        if inspect(instance).pending:       # started in this step: its INSERT goes first
-            db.session.flush()
+        # the operation's own changes (and the timers) first: the engine's write then checks the instance's
+        # version as stored, even when the operation changed the instance row itself
+        db.session.flush()
         rows.write(rows.StepRows(instance, done=done, done_by=done_by, done_at=now() if done else None,
                                  cancelled=tuple(cancelled), new=tuple(new_tasks), **fields))
-        db.session.flush()
     except (StaleDataError, rows.InstanceChanged) as exc:
         raise ConcurrentUpdate(_("该事项刚刚被其他人处理过，请刷新页面查看最新状态。")) from exc
 

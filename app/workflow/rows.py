@@ -6,9 +6,9 @@ part, the instance's row count and the new tasks' ids read back together — so 
 cost one round trip whatever they are.  SQLite, which has no data-modifying ``WITH``, runs the same
 statements one after the other (in process: no round trips to save).
 
-The ORM objects then hold the written values as their stored state and the new tasks join the session
-as rows that exist: nothing of the adapter's is left for the flush that follows, which writes what the
-operation changed (its subject, the timeline).
+The caller flushes what the operation changed (its subject, the timeline) first, so the instance's version
+is checked as stored.  The ORM objects then hold the written values as their stored state and the new
+tasks join the session as rows that exist: nothing of the step is left pending.
 """
 from __future__ import annotations
 

@@ -202,3 +202,23 @@ def test_a_step_on_an_instance_changed_since_it_was_read_is_refused_and_writes_n
     assert db.session.get(HumanTask, ht.id).status == "open"
     assert db.session.scalar(select(func.count()).select_from(HumanTask).where(
         HumanTask.instance_id == inst.id)) == 1
+
+
+def test_a_step_after_the_operation_changed_the_instance_row_stores_both(world):
+    """The operation's change of the instance row (a version raised by its flush) is flushed before the engine
+    checks the version: the step is not mistaken for a concurrent one (save: no query in between that would
+    autoflush it earlier)."""
+    w = world()
+    inst = engine.start("loan_application", "zz_test", 6, {"department_org_id": w.dept.id,
+                                                           "enterprise_org_id": w.firm.id})
+    db.session.commit()
+    inst = engine.locked_instance(inst.id)
+    workflow = engine.load(inst)
+    workflow.data["note"] = "an administrator's data edit"
+    inst.cancel_reason = "an operation's own note on the instance"     # pending, not flushed
+    engine.save(inst, workflow)
+    db.session.commit()
+    db.session.expire_all()
+    stored = db.session.get(ProcessInstance, inst.id)
+    assert stored.cancel_reason == "an operation's own note on the instance"
+    assert engine.load(stored).data["note"] == "an administrator's data edit"
