@@ -11,11 +11,9 @@ is redeployed changed.  Deploying the content of an older version makes that ver
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from app.core.db import db
 from app.core.errors import DomainError
@@ -91,25 +89,10 @@ def schema_of(artifact: FormArtifact) -> formjs_schema.FormSchema:
     return formjs_schema.parse(artifact.schema_json)
 
 
-@event.listens_for(Session, "before_flush")
-def _pin_form_versions(session, flush_context, instances):
-    """Every new human task whose form key names a deployed form records the current version: the
-    highest ``activation`` of that form id, looked up by the ``INSERT`` itself (no query of its own;
-    NULL when no such form is deployed)."""
-    for o in session.new:
-        if isinstance(o, HumanTask) and o.form_key and o.form_artifact_id is None:
-            o.form_artifact_id = current_version_subquery(o.form_key)
-
-
-@lru_cache(maxsize=1024)
-def current_version_subquery(form_key: str):
-    """``(SELECT id FROM form_artifacts …)``: the current version of form ``form_key``, as a subquery for the
-    ``INSERT`` of a task.  One per form key, built once (building it costs more than the insert's own SQL)."""
-    return version_subquery(form_key)
-
-
 def version_subquery(form_key):
-    """The current version of the form named by ``form_key`` (a value or a SQL expression) as a subquery."""
+    """The current version of the form named by ``form_key`` (a value or a SQL expression) as a subquery: a
+    new task's ``INSERT`` (app/workflow/rows.py) looks its version up itself (NULL when no such form is
+    deployed)."""
     return (select(FormArtifact.id).where(FormArtifact.form_id == form_key)
             .order_by(FormArtifact.activation.desc(), FormArtifact.id.desc()).limit(1).scalar_subquery())
 
