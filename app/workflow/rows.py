@@ -106,10 +106,12 @@ def write(rows: StepRows) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         result = db.session.execute(_one_statement(rows.done is not None, bool(rows.cancelled), len(rows.new)),
                                     params).all()
-        updated = result[0].instance_rows
+        if result[0].instance_rows != 1:
+            raise InstanceChanged(inst.id)
         created = {r.task_uuid: (r.id, r.form_artifact_id) for r in result} if rows.new else {}
     else:
-        updated = db.session.execute(_UPDATE_INSTANCE, params).rowcount
+        if db.session.execute(_UPDATE_INSTANCE, params).rowcount != 1:
+            raise InstanceChanged(inst.id)
         if rows.done is not None:
             db.session.execute(_COMPLETE_TASK, params)
         if rows.cancelled:
@@ -118,8 +120,6 @@ def write(rows: StepRows) -> None:
         for i in range(len(rows.new)):
             r = db.session.execute(_insert_task(i), params).one()
             created[r.task_uuid] = (r.id, r.form_artifact_id)
-    if updated != 1:
-        raise InstanceChanged(inst.id)
     _stored(rows, created)
 
 
