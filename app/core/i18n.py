@@ -9,8 +9,10 @@ import json
 import re
 from contextlib import contextmanager
 
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_babel import Babel, force_locale, gettext, lazy_gettext, ngettext, pgettext  # noqa: F401
+from flask_babel import get_locale as babel_locale
 from jinja2.ext import Extension
 
 babel = Babel()
@@ -50,8 +52,6 @@ def showing_source_language() -> bool:
     """Whether text made now is already in the source language, the one stored (see :func:`source_language`)."""
     if not has_request_context():
         return True
-    from babel import Locale
-    from flask_babel import get_locale as babel_locale
     loc = babel_locale()
     return loc is None or loc == Locale.parse(current_app.config["BABEL_DEFAULT_LOCALE"])
 
@@ -61,7 +61,6 @@ def _shown_in_english() -> bool:
     or the one forced by :func:`source_language` / ``force_locale``)."""
     if not has_request_context():
         return False
-    from flask_babel import get_locale as babel_locale
     loc = babel_locale()
     return loc is not None and loc.language == "en"
 

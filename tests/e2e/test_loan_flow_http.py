@@ -1,5 +1,7 @@
 """The whole loan-application flow over HTTP, as each role in turn."""
 import io
+import json
+import re
 
 from sqlalchemy import select
 
@@ -9,6 +11,7 @@ from app.core.db import db
 from app.loans.models import Filing, Loan
 from app.workflow.models import HumanTask, ProcessInstance
 from tests.conftest import PDF, application_form
+from tests.e2e.test_credit_http import apply_and_recommend
 
 
 def _open_task(org_id, form_key, app_id):
@@ -137,18 +140,10 @@ def test_bank_decline_requires_reason_and_tells_firm(world, login):
 def test_an_officer_reading_english_stores_the_gate_reasons_in_chinese(world, login):
     """The approval checks the gates once in the officer's language (the refusal they read) and, only when that
     is not the source language, again in Chinese for what is stored: the loan's eligibility and the timeline."""
-    import json
-    import re
-
     w = world("jiangjin_2020")
-    _firm, a = _submit(w, login)
-    t = _open_task(w.dept.id, "department_review", a.id)
-    assert login(w.user("dept")).post(f"/tasks/{t.id}", data={
-        "decision": "recommend", "opinion": "经营正常", "bank_id": str(w.bank.id)}).status_code == 302
-    t = _open_task(w.bank.id, "bank_due_diligence", a.id)
+    a, t = apply_and_recommend(w, login)        # submitted, recommended, claimed by the officer
     officer = login(w.user("officer"))
     officer.get("/tasks/?lang=en")
-    assert officer.post(f"/tasks/{t.id}/claim").status_code == 302
     form = {"decision": "approve", "joint_guarantee": "y", "opinion": "ok", "contract_no": "HT-EN-1",
             "amount": "1000000.00", "annual_rate": "6.50", "term_months": "12", "disbursed_on": "2026-11-20",
             "product": "zengxindai"}

@@ -4,7 +4,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 
 from app.core.db import db
 from app.workflow import engine
@@ -145,8 +145,6 @@ def test_concurrent_submission_of_one_task_one_wins(world, app):
 def test_a_step_writes_the_adapters_rows_itself_and_leaves_nothing_for_the_flush(world):
     """app.workflow.rows: the parallel filing step creates a task per unit in one write (one statement on
     PostgreSQL); the ORM objects hold what is stored, and a flush afterwards has nothing of theirs to write."""
-    from sqlalchemy import event
-
     w = world()
     inst = engine.start("loan_application", "zz_test", 4, {"department_org_id": w.dept.id,
                                                            "enterprise_org_id": w.firm.id})
@@ -184,8 +182,6 @@ def test_a_step_writes_the_adapters_rows_itself_and_leaves_nothing_for_the_flush
 
 
 def test_a_step_on_an_instance_changed_since_it_was_read_is_refused_and_writes_nothing(world):
-    from sqlalchemy import update
-
     w = world()
     inst = engine.start("loan_application", "zz_test", 5, {"department_org_id": w.dept.id,
                                                            "enterprise_org_id": w.firm.id})
